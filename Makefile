@@ -1,0 +1,46 @@
+# Two commands for a fresh machine: `make run` and `make test`. Each sets up what it needs,
+# idempotently: Debian packages, the virtualenv with pinned packages, the Kafka jars.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+KAFKA_LIBS := .cache/kafka/libs
+DEBIAN_PACKAGES := openjdk-17-jre-headless maven
+
+.PHONY: setup system-packages run test test-unit test-integration bench clean lock
+
+setup: system-packages $(VENV)/.installed $(KAFKA_LIBS)/.complete
+
+system-packages:
+	@missing=""; for pkg in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
+	touch $@
+
+$(KAFKA_LIBS)/.complete: deploy/kafka/pom.xml
+	mvn -q -B -f deploy/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(KAFKA_LIBS)
+	touch $@
+
+run: setup
+	$(VENV)/bin/footfall up
+
+test: setup
+	$(PY) -m pytest
+
+test-unit: setup
+	$(PY) -m pytest tests/unit
+
+bench: setup
+	$(PY) -m bench.collector_throughput
+	$(PY) -m bench.producer_clients
+
+# Regenerate the full pin list after changing pyproject.toml.
+lock:
+	$(PY) -m pip freeze --exclude-editable > requirements.lock

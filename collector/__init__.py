@@ -1,0 +1,1 @@
+"""The HTTP ingest service: Segment-compatible tracking endpoints in front of Kafka."""

@@ -1,0 +1,167 @@
+"""From a validated Segment message to footfall's normalised event, without any I/O.
+
+Enrichment adds what the server knows and the device does not: when the event really
+happened on the server's clock, what the user agent is, and where the visitor is,
+with the address anonymised first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import ValidationError
+
+from collector.parsing import describe_error
+from collector.privacy import anonymise_ip
+from collector.useragent import parse_user_agent
+from schemas.event import Event, EventType
+from schemas.wire import (
+    CLICK_EVENT,
+    ORDER_COMPLETED_EVENT,
+    RESERVED_PROPERTIES,
+    SCROLL_EVENT,
+    ClickProperties,
+    IdentifyMessage,
+    Message,
+    OrderProperties,
+    PageMessage,
+    ScrollProperties,
+    TrackMessage,
+)
+
+TRACK_TYPES = {
+    CLICK_EVENT: EventType.CLICK,
+    SCROLL_EVENT: EventType.SCROLL,
+    ORDER_COMPLETED_EVENT: EventType.PURCHASE,
+}
+PAGE_VIEW_NAME = "Page Viewed"
+IDENTIFY_NAME = "Identify"
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    """What the collector knows about the request that carried a message."""
+
+    site_id: str
+    received_at: datetime
+    client_ip: str | None
+    user_agent: str | None
+
+
+def event_time(received_at: datetime, timestamp: datetime | None, sent_at: datetime | None) -> datetime:
+    """The device's timestamp moved onto the server's clock.
+
+    A device clock can be hours off, but the same error sits in both `timestamp` and
+    `sentAt`, so their difference (how long the event waited on the device) is right; it is
+    subtracted from the moment the server received the batch.
+    """
+    if timestamp is None:
+        return received_at
+    if sent_at is None:
+        return timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=received_at.tzinfo)
+    waited = _aware(sent_at, received_at) - _aware(timestamp, received_at)
+    return received_at - waited
+
+
+def _aware(moment: datetime, reference: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=reference.tzinfo)
+
+
+def _campaign_from_url(url: str | None) -> dict[str, str]:
+    if not url or "utm_" not in url:
+        return {}
+    query = parse_qs(urlsplit(url).query)
+    return {key: values[0] for key, values in query.items() if key.startswith("utm_") and values}
+
+
+def _reserved_properties(name: str, properties: dict[str, Any]) -> Any:
+    model = RESERVED_PROPERTIES[name]
+    try:
+        return model.model_validate(properties)
+    except ValidationError as exc:
+        raise ValueError(describe_error(exc, within="properties")) from None
+
+
+def _behaviour_fields(message: Message) -> dict[str, Any]:
+    """The flat fields of a reserved behaviour: coordinates, depth, revenue."""
+    if not isinstance(message, TrackMessage) or message.event not in RESERVED_PROPERTIES:
+        return {}
+    props = _reserved_properties(message.event, message.properties)
+    if isinstance(props, ClickProperties):
+        return props.model_dump(
+            include={"selector", "tag", "text", "x", "y", "page_width", "page_height", "viewport_width", "viewport_height"}
+        )
+    if isinstance(props, ScrollProperties):
+        return {"scroll_pct": props.depth, "page_height": props.page_height}
+    assert isinstance(props, OrderProperties)
+    revenue = props.revenue if props.revenue is not None else props.total
+    return {"revenue": revenue, "currency": props.currency.upper() if props.currency else None, "order_id": props.order_id}
+
+
+def _type_and_name(message: Message) -> tuple[EventType, str]:
+    if isinstance(message, PageMessage):
+        return EventType.PAGE_VIEW, message.name or PAGE_VIEW_NAME
+    if isinstance(message, IdentifyMessage):
+        return EventType.IDENTIFY, IDENTIFY_NAME
+    return TRACK_TYPES.get(message.event, EventType.TRACK), message.event
+
+
+def normalise(message: Message, meta: RequestMeta, fallback_event_id: Callable[[], str]) -> Event:
+    """The normalised event for one message; ValueError names a bad reserved property.
+
+    `fallback_event_id` is called only when an SDK sent no messageId; a message that did
+    carry one keeps it, so its retries map to the same event_id downstream.
+    """
+    context = message.context
+    page = context.page
+    page_props = message.properties if isinstance(message, PageMessage) else {}
+    url = page_props.get("url") or (page.url if page else None)
+    campaign = context.campaign
+    from_url = _campaign_from_url(url)
+    agent = parse_user_agent(context.user_agent or meta.user_agent)
+    screen = context.screen
+    library = context.library
+    event_type, name = _type_and_name(message)
+    properties = message.properties if isinstance(message, (TrackMessage, PageMessage)) else {}
+
+    # Every field is already validated or derived here; skipping a second validation
+    # pass is a quarter of the time spent per event.
+    return Event.model_construct(
+        event_id=message.message_id or fallback_event_id(),
+        site_id=meta.site_id,
+        type=event_type,
+        name=name,
+        ts=event_time(meta.received_at, message.timestamp, message.sent_at),
+        received_at=meta.received_at,
+        client_ts=message.timestamp,
+        sent_at=message.sent_at,
+        anonymous_id=message.anonymous_id,
+        user_id=message.user_id,
+        url=url,
+        path=page_props.get("path") or (page.path if page else None) or (urlsplit(url).path if url else None),
+        referrer=page_props.get("referrer") or (page.referrer if page else None),
+        title=page_props.get("title") or (page.title if page else None),
+        browser=agent.browser,
+        browser_version=agent.browser_version,
+        os=agent.os,
+        os_version=agent.os_version,
+        device=agent.device,
+        ip=anonymise_ip(context.ip or meta.client_ip),
+        locale=context.locale,
+        screen_width=screen.width if screen else None,
+        screen_height=screen.height if screen else None,
+        utm_source=(campaign.source if campaign else None) or from_url.get("utm_source"),
+        utm_medium=(campaign.medium if campaign else None) or from_url.get("utm_medium"),
+        utm_campaign=(campaign.name if campaign else None) or from_url.get("utm_campaign"),
+        utm_term=(campaign.term if campaign else None) or from_url.get("utm_term"),
+        utm_content=(campaign.content if campaign else None) or from_url.get("utm_content"),
+        library_name=library.name if library else None,
+        library_version=library.version if library else None,
+        properties=properties,
+        traits=message.traits if isinstance(message, IdentifyMessage) else {},
+        **_behaviour_fields(message),
+    )

@@ -1,0 +1,121 @@
+"""Configuration: environment variables (FOOTFALL_…) over an optional TOML file over defaults.
+
+With no configuration at all footfall runs one local site, `demo`, whose write key is
+`demo_key` and which accepts browser requests from any page on localhost or 127.0.0.1,
+so a first run needs nothing but `make run`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_FILE_ENV = "FOOTFALL_CONFIG"
+DEFAULT_CONFIG_FILE = "footfall.toml"
+
+LOCAL_ORIGINS = (
+    "http://localhost",
+    "http://localhost:*",
+    "http://127.0.0.1",
+    "http://127.0.0.1:*",
+    "https://localhost",
+    "https://localhost:*",
+    "https://127.0.0.1",
+    "https://127.0.0.1:*",
+)
+
+
+class Site(BaseModel):
+    """A website that sends events: its write key and the page origins allowed to send."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    write_key: str = Field(min_length=1)
+    # Shell-style patterns matched against the Origin header, e.g. "https://*.example.com".
+    allowed_origins: list[str] = Field(default_factory=list)
+
+    def allows_origin(self, origin: str) -> bool:
+        return any(fnmatch.fnmatchcase(origin, pattern) for pattern in self.allowed_origins)
+
+
+DEMO_SITE = Site(id="demo", write_key="demo_key", allowed_origins=list(LOCAL_ORIGINS))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_", env_nested_delimiter="__", extra="ignore")
+
+    sites: list[Site] = Field(default_factory=lambda: [DEMO_SITE])
+
+    state_dir: Path = PROJECT_ROOT / ".state"
+    kafka_libs: Path = PROJECT_ROOT / ".cache" / "kafka" / "libs"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "768m"
+    # How long a request waits for Kafka's acknowledgement before it answers 503.
+    kafka_ack_timeout_s: float = 5.0
+
+    collector_host: str = "127.0.0.1"
+    collector_port: int = 8080
+    # Worker processes answering on the one port; one is enough for ~15,000 events/s.
+    collector_workers: int = 2
+    max_body_bytes: int = 512 * 1024
+    retry_after_s: int = 5
+
+    @field_validator("sites")
+    @classmethod
+    def _unique_sites(cls, sites: list[Site]) -> list[Site]:
+        for attribute in ("id", "write_key"):
+            values = [getattr(site, attribute) for site in sites]
+            duplicates = sorted({value for value in values if values.count(value) > 1})
+            if duplicates:
+                raise ValueError(f"sites share a {attribute}: {', '.join(duplicates)}")
+        return sites
+
+    @cached_property
+    def sites_by_key(self) -> dict[str, Site]:
+        return {site.write_key: site for site in self.sites}
+
+    @property
+    def collector_url(self) -> str:
+        return f"http://{self.collector_host}:{self.collector_port}"
+
+    @property
+    def kafka_port(self) -> int:
+        return int(self.kafka_bootstrap.rsplit(":", 1)[1])
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
+
+
+def config_file() -> Path | None:
+    """The TOML file named by FOOTFALL_CONFIG, else ./footfall.toml if there is one."""
+    named = os.environ.get(CONFIG_FILE_ENV)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise FileNotFoundError(f"{CONFIG_FILE_ENV} names {path}, which is not a file")
+        return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def load() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Stream processors (Faust): sessions, segments, funnels and customer metrics."""

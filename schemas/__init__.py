@@ -1,0 +1,1 @@
+"""The contracts between footfall's stages: wire models, the normalised event, topics."""

@@ -1,0 +1,40 @@
+"""The Kafka topics between the stages, each defined once with its partitions and retention.
+
+Partition counts bound how far a stage scales out (one consumer per partition), so they
+are chosen here rather than left to the broker's default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int
+    retention_ms: int
+    description: str
+    extra_config: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def config(self) -> dict[str, str]:
+        return {"retention.ms": str(self.retention_ms), **self.extra_config}
+
+
+EVENTS = Topic(
+    name="footfall.events",
+    partitions=6,
+    retention_ms=7 * DAY_MS,
+    description="normalised events from the collector, keyed by site:visitor",
+)
+DEAD_LETTER = Topic(
+    name="footfall.events.invalid",
+    partitions=1,
+    retention_ms=30 * DAY_MS,
+    description="messages the collector refused, with the reason and the raw payload",
+)
+
+ALL_TOPICS: tuple[Topic, ...] = (EVENTS, DEAD_LETTER)

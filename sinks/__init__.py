@@ -1,0 +1,1 @@
+"""ClickHouse writers: the one place events and aggregates are stored."""

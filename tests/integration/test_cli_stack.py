@@ -1,0 +1,74 @@
+"""`footfall up --detach`, `status` and `down` on real processes, configured by file and env."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import psutil
+
+from footfall.processes import Registry, free_port
+
+FOOTFALL = str(Path(sys.executable).parent / "footfall")
+
+CONFIG = """
+[[sites]]
+id = "shop"
+write_key = "shop_key"
+allowed_origins = ["https://shop.example"]
+"""
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([FOOTFALL, *args], env=env, capture_output=True, text=True, timeout=180)
+
+
+def test_up_status_down_manage_exactly_the_stack_they_started(tmp_path: Path) -> None:
+    config = tmp_path / "footfall.toml"
+    config.write_text(CONFIG)
+    collector_port = free_port()
+    env = {
+        **os.environ,
+        "FOOTFALL_CONFIG": str(config),
+        "FOOTFALL_STATE_DIR": str(tmp_path / "state"),
+        "FOOTFALL_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
+        "FOOTFALL_KAFKA_CONTROLLER_PORT": str(free_port()),
+        "FOOTFALL_COLLECTOR_PORT": str(collector_port),
+        "FOOTFALL_COLLECTOR_WORKERS": "1",
+        "COLUMNS": "200",
+    }
+    bystander = subprocess.Popen(["sleep", "300"])
+    try:
+        up = run(["up", "--detach"], env)
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "kafka is up" in up.stdout and "collector is up" in up.stdout
+
+        status = run(["status"], env)
+        assert status.returncode == 0, status.stdout
+        assert status.stdout.count("healthy") == 2
+        assert f"http://127.0.0.1:{collector_port}" in status.stdout
+
+        url = f"http://127.0.0.1:{collector_port}/v1/track"
+        event = {"event": "Configured", "anonymousId": "a"}
+        assert httpx.post(url, json=event, auth=("shop_key", "")).status_code == 200
+        assert httpx.post(url, json=event, auth=("demo_key", "")).status_code == 401
+
+        again = run(["up", "--detach"], env)
+        assert again.returncode == 0 and "already running" in again.stdout
+
+        started = Registry(tmp_path / "state" / "stack.json").load()
+        assert {p.name for p in started} == {"kafka", "collector"}
+        down = run(["down"], env)
+        assert down.returncode == 0, down.stdout
+        assert not any(psutil.pid_exists(p.pid) and p.alive() for p in started)
+        assert bystander.poll() is None, "down must stop only what up started"
+
+        after = run(["status"], env)
+        assert after.returncode == 1 and "not answering" in after.stdout
+    finally:
+        run(["down"], env)
+        bystander.kill()
+        bystander.wait()

@@ -1,0 +1,48 @@
+import subprocess
+from pathlib import Path
+
+from aiokafka.partitioner import DefaultPartitioner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from collector.publisher import partition_for
+from footfall.kafka_broker import BrokerConfig, cluster_id, server_properties
+from footfall.processes import Registry, Started, stop
+
+
+def test_a_recycled_pid_is_not_stopped(tmp_path: Path) -> None:
+    bystander = subprocess.Popen(["sleep", "60"])
+    try:
+        impostor = Started("kafka", bystander.pid, create_time=1.0, address="", log="")
+        assert not impostor.alive()
+        assert stop(impostor) is False
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_registry_round_trip(tmp_path: Path) -> None:
+    registry = Registry(tmp_path / "stack.json")
+    assert registry.load() == []
+    entries = [Started("kafka", 10, 1.5, "127.0.0.1:9092", "k.log")]
+    registry.save(entries)
+    assert registry.load() == entries
+    registry.clear()
+    assert registry.load() == []
+
+
+def test_server_properties_bind_loopback_and_disable_auto_create(tmp_path: Path) -> None:
+    config = BrokerConfig("127.0.0.1", 19092, 19093, tmp_path, tmp_path)
+    properties = dict(line.split("=", 1) for line in server_properties(config).splitlines())
+    assert properties["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    assert properties["controller.quorum.voters"] == "1@127.0.0.1:19093"
+    assert properties["auto.create.topics.enable"] == "false"
+    assert properties["log.dirs"] == str(tmp_path / "data")
+    assert len(cluster_id()) == 22
+
+
+@given(st.binary(min_size=1, max_size=64), st.integers(1, 64))
+def test_partitioning_matches_kafkas_default(key: bytes, partitions: int) -> None:
+    every = list(range(partitions))
+    assert partition_for(key, every, every) == DefaultPartitioner()(key, every, every)
