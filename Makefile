@@ -4,7 +4,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 KAFKA_LIBS := .cache/kafka/libs
-DEBIAN_PACKAGES := openjdk-17-jre-headless maven
+DEBIAN_PACKAGES := openjdk-17-jre-headless maven hey
 
 .PHONY: setup system-packages run test test-unit test-integration bench clean lock
 
@@ -37,7 +37,7 @@ test: setup
 test-unit: setup
 	$(PY) -m pytest tests/unit
 
-bench: setup
+bench: setup  ## figures for the README (takes about 6 minutes)
 	$(PY) -m bench.collector_throughput
 	$(PY) -m bench.producer_clients
 

@@ -13,6 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -128,7 +129,7 @@ class Ingest:
         types: list[str] = []
         for index, message in valid:
             try:
-                event = normalise(message, meta, lambda: fallback_event_id(meta.site_id, raws[index]))
+                event = normalise(message, meta, partial(fallback_event_id, meta.site_id, raws[index]))
             except ValueError as exc:
                 rejected.append(Rejected(index, str(exc), raws[index]))
                 continue

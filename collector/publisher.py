@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
-
 from functools import lru_cache
 
 from aiokafka import AIOKafkaProducer

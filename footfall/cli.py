@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 
@@ -15,6 +16,8 @@ from footfall.stack import Part, Stack
 
 app = typer.Typer(help="footfall: self-hosted behaviour analytics.", no_args_is_help=True, add_completion=False)
 console = Console()
+# The CLI reports health itself; the Kafka client's own connection errors would only repeat it.
+logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 
 def say(message: str) -> None:

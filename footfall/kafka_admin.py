@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
@@ -56,3 +57,18 @@ def broker_answers(bootstrap: str, timeout_s: float = 3.0) -> bool:
 def create_topics(bootstrap: str) -> list[str]:
     """ensure_topics for callers without an event loop."""
     return asyncio.run(ensure_topics(bootstrap))
+
+
+async def _topic_size(bootstrap: str, topic: Topic) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets([TopicPartition(topic.name, p) for p in range(topic.partitions)])
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
+
+
+def topic_size(bootstrap: str, topic: Topic) -> int:
+    """How many records a topic has ever received: its partitions' end offsets added up."""
+    return asyncio.run(_topic_size(bootstrap, topic))

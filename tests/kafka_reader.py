@@ -41,3 +41,4 @@ async def _read_all(bootstrap: str, topic: Topic) -> list[Landed]:
 def read_topic(bootstrap: str, topic: Topic) -> list[Landed]:
     """Every record in the topic now, from the first offset to the end offsets."""
     return asyncio.run(_read_all(bootstrap, topic))
+
