@@ -81,8 +81,12 @@ def server_properties(config: BrokerConfig) -> str:
 
 
 def cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding. Like Kafka's
+    own, never one starting with "-", which the storage tool would read as an option."""
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def check_libs(libs: Path) -> None:
@@ -126,7 +130,9 @@ def start(config: BrokerConfig, log: Path) -> Started:
     config.properties_file.write_text(server_properties(config))
     formatting = format_storage(config)
     if formatting is not None:
-        subprocess.run(formatting, check=True, capture_output=True)
+        formatted = subprocess.run(formatting, capture_output=True, text=True)
+        if formatted.returncode != 0:
+            raise RuntimeError(f"formatting Kafka storage failed: {formatted.stdout}{formatted.stderr}")
     command = java_command(config.libs, "kafka.Kafka", str(config.properties_file), heap=config.heap)
     broker = spawn("kafka", command, log, config.bootstrap)
     wait_until(lambda: port_open(config.host, config.port), START_TIMEOUT_S, "Kafka broker", broker)

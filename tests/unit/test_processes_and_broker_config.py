@@ -39,7 +39,12 @@ def test_server_properties_bind_loopback_and_disable_auto_create(tmp_path: Path)
     assert properties["controller.quorum.voters"] == "1@127.0.0.1:19093"
     assert properties["auto.create.topics.enable"] == "false"
     assert properties["log.dirs"] == str(tmp_path / "data")
-    assert len(cluster_id()) == 22
+
+
+def test_cluster_ids_never_look_like_an_option() -> None:
+    ids = {cluster_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
 
 
 @given(st.binary(min_size=1, max_size=64), st.integers(1, 64))
