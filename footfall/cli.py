@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import time
+from enum import Enum
+from typing import Any
+
+import orjson
 
 import typer
 from rich.console import Console
@@ -13,6 +18,9 @@ from rich.table import Table
 from footfall import settings as config
 from footfall.processes import Started
 from footfall.stack import Part, Stack
+from sinks.backend import ClickHouseError, is_read_only
+from sinks.connect import open_backend
+from sinks.migrations import migrate as run_migrations
 
 app = typer.Typer(help="footfall: self-hosted behaviour analytics.", no_args_is_help=True, add_completion=False)
 console = Console()
@@ -90,6 +98,60 @@ def status() -> None:
     console.print(status_table(rows))
     if not all(healthy for _, _, healthy in rows):
         raise typer.Exit(1)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    tsv = "tsv"
+    jsonl = "jsonl"
+
+
+@app.command()
+def migrate() -> None:
+    """Create or update footfall's ClickHouse tables (re-runnable)."""
+    backend = open_backend(config.load())
+    try:
+        applied = run_migrations(backend, on_progress=say)
+    finally:
+        backend.close()
+    console.print(f"applied {len(applied)} migration(s)" if applied else "schema is up to date")
+
+
+@app.command()
+def query(
+    sql: str = typer.Argument(..., help="A read-only statement: SELECT, WITH, SHOW, DESCRIBE, EXPLAIN."),
+    output: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table, tsv, or jsonl (one JSON object per row)."),
+) -> None:
+    """Run read-only SQL against ClickHouse."""
+    if not is_read_only(sql):
+        console.print("[red]footfall query runs read-only statements only[/red] (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN)")
+        raise typer.Exit(2)
+    backend = open_backend(config.load())
+    try:
+        rows = backend.query(sql)
+    except ClickHouseError as exc:
+        console.print(f"[red]ClickHouse refused the query:[/red] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        backend.close()
+    print_rows(rows, output)
+
+
+def print_rows(rows: list[dict[str, Any]], output: OutputFormat) -> None:
+    if output is OutputFormat.jsonl:
+        for row in rows:
+            sys.stdout.write(orjson.dumps(row).decode() + "\n")
+        return
+    columns = list(rows[0]) if rows else []
+    if output is OutputFormat.tsv:
+        sys.stdout.write("\t".join(columns) + "\n")
+        for row in rows:
+            sys.stdout.write("\t".join("" if row[c] is None else str(row[c]) for c in columns) + "\n")
+        return
+    table = Table(*columns, caption=f"{len(rows)} row(s)")
+    for row in rows:
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
         return {site.write_key: site for site in self.sites}
 
     @property
+    def clickhouse_path(self) -> Path:
+        return self.state_dir / "clickhouse"
+
+    @property
     def collector_url(self) -> str:
         return f"http://{self.collector_host}:{self.collector_port}"
 
