@@ -4,7 +4,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 KAFKA_LIBS := .cache/kafka/libs
-DEBIAN_PACKAGES := openjdk-17-jre-headless maven hey
+DEBIAN_PACKAGES := openjdk-17-jre-headless maven hey clickhouse-server
 
 .PHONY: setup system-packages run test test-unit test-integration bench clean lock
 

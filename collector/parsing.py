@@ -96,23 +96,28 @@ def write_key_from(authorization: str | None, payload: dict[str, Any]) -> str | 
 def raw_messages(endpoint: str, payload: dict[str, Any]) -> list[Any]:
     """The messages a request carries: `batch` for /v1/batch, else the body itself, whose
     type the endpoint implies (/v1/track carries a track call). A batch-level `context`
-    fills in what a message's own context leaves out."""
+    and `sentAt` fill in what a message leaves out."""
     if endpoint != BATCH_ENDPOINT:
         return [{**payload, "type": payload.get("type") or endpoint}]
     batch = payload.get("batch")
     if not isinstance(batch, list):
         raise RequestError(400, "invalid_shape", "`batch` must be a list of messages", field="batch")
     shared = payload.get("context")
-    if not isinstance(shared, dict) or not shared:
+    sent_at = payload.get("sentAt")
+    if (not isinstance(shared, dict) or not shared) and sent_at is None:
         return batch
-    return [_with_shared_context(message, shared) for message in batch]
+    return [_with_batch_fields(message, shared if isinstance(shared, dict) else {}, sent_at) for message in batch]
 
 
-def _with_shared_context(message: Any, shared: dict[str, Any]) -> Any:
+def _with_batch_fields(message: Any, shared: dict[str, Any], sent_at: Any) -> Any:
+    """Segment SDKs put `sentAt` (and sometimes `context`) on the batch, not on each message."""
     if not isinstance(message, dict):
         return message
     own = message.get("context")
-    return {**message, "context": {**shared, **own} if isinstance(own, dict) else shared}
+    merged = {**message, "context": {**shared, **own} if isinstance(own, dict) else shared}
+    if sent_at is not None and merged.get("sentAt") is None:
+        merged["sentAt"] = sent_at
+    return merged
 
 
 def describe_error(error: ValidationError, within: str | None = None) -> str:

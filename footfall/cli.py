@@ -9,15 +9,15 @@ import time
 from enum import Enum
 from typing import Any
 
+import httpx
 import orjson
-
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from footfall import settings as config
 from footfall.processes import Started
-from footfall.stack import Part, Stack
+from footfall.stack import Part, Stack, http_ok
 from sinks.backend import ClickHouseError, is_read_only
 from sinks.connect import open_backend
 from sinks.migrations import migrate as run_migrations
@@ -64,7 +64,7 @@ def wait_for_interrupt(stack: Stack) -> None:
 
 @app.command()
 def up(detach: bool = typer.Option(False, "--detach", "-d", help="Return once every part answers.")) -> None:
-    """Start the local stack: Kafka broker and collector."""
+    """Start the local stack: Kafka broker, collector, processors and sink."""
     stack = Stack(config.load())
     try:
         stack.up(say)
@@ -126,15 +126,26 @@ def query(
     if not is_read_only(sql):
         console.print("[red]footfall query runs read-only statements only[/red] (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN)")
         raise typer.Exit(2)
-    backend = open_backend(config.load())
     try:
-        rows = backend.query(sql)
+        rows = run_query(config.load(), sql)
     except ClickHouseError as exc:
         console.print(f"[red]ClickHouse refused the query:[/red] {exc}")
         raise typer.Exit(1) from None
+    print_rows(rows, output)
+
+
+def run_query(settings: config.Settings, sql: str) -> list[dict[str, Any]]:
+    """Through the running sink, which owns the embedded engine; else opening it here."""
+    if http_ok(f"{settings.sink_url}/healthz"):
+        answer = httpx.post(f"{settings.sink_url}/query", content=sql.encode(), timeout=120)
+        if answer.status_code != 200:
+            raise ClickHouseError(answer.json()["error"])
+        return answer.json()
+    backend = open_backend(settings)
+    try:
+        return backend.query(sql)
     finally:
         backend.close()
-    print_rows(rows, output)
 
 
 def print_rows(rows: list[dict[str, Any]], output: OutputFormat) -> None:

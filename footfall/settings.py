@@ -64,6 +64,19 @@ class Settings(BaseSettings):
     # How long a request waits for Kafka's acknowledgement before it answers 503.
     kafka_ack_timeout_s: float = 5.0
 
+    # Sessions: a visitor's inactivity that ends a session, how late an event may arrive
+    # and still be placed in the right session, and how often idle visitors are forgotten.
+    session_gap_s: float = 30 * 60
+    allowed_lateness_s: float = 5 * 60
+    idle_check_s: float = 60
+
+    # The sink: batches close at this many rows or this age, whichever comes first.
+    sink_port: int = 8090
+    sink_batch_rows: int = 5000
+    sink_batch_s: float = 0.5
+    sink_retry_initial_s: float = 0.5
+    sink_retry_max_s: float = 10.0
+
     collector_host: str = "127.0.0.1"
     collector_port: int = 8080
     # Worker processes answering on the one port; one is enough for ~15,000 events/s.
@@ -92,6 +105,10 @@ class Settings(BaseSettings):
     @property
     def collector_url(self) -> str:
         return f"http://{self.collector_host}:{self.collector_port}"
+
+    @property
+    def sink_url(self) -> str:
+        return f"http://127.0.0.1:{self.sink_port}"
 
     @property
     def kafka_port(self) -> int:

@@ -38,15 +38,25 @@ def http_ok(url: str) -> bool:
         return False
 
 
-COLLECTOR_COMMAND = (sys.executable, "-m", "collector")
+def spawn_module(name: str, module: str, log: Path, address: str, env: dict[str, str] | None = None) -> Started:
+    """A stage as its own process (`python -m module`); it reads the same FOOTFALL_…
+    settings as this one, plus `env`."""
+    return spawn(name, (sys.executable, "-m", module), log, address, env)
 
 
 def spawn_collector(settings: Settings, log: Path, env: dict[str, str] | None = None) -> Started:
-    """The collector as its own process; it reads the same FOOTFALL_… settings (plus `env`)."""
-    return spawn("collector", COLLECTOR_COMMAND, log, settings.collector_url, env)
+    return spawn_module("collector", "collector", log, settings.collector_url, env)
 
 
-def parts(settings: Settings) -> list[Part]:
+def spawn_processor(settings: Settings, log: Path, env: dict[str, str] | None = None) -> Started:
+    return spawn_module("processors", "processors", log, f"kafka://{settings.kafka_bootstrap}", env)
+
+
+def spawn_sink(settings: Settings, log: Path, env: dict[str, str] | None = None) -> Started:
+    return spawn_module("sink", "sinks", log, settings.sink_url, env)
+
+
+def parts(settings: Settings, registry: Registry) -> list[Part]:
     broker = kafka_broker.BrokerConfig.from_settings(settings)
     logs = settings.state_dir / "logs"
     return [
@@ -63,14 +73,26 @@ def parts(settings: Settings) -> list[Part]:
             start=lambda: spawn_collector(settings, logs / "collector.log"),
             healthy=lambda: http_ok(f"{settings.collector_url}/readyz"),
         ),
+        Part(
+            name="processors",
+            address=f"kafka://{broker.bootstrap}",
+            start=lambda: spawn_processor(settings, logs / "processors.log"),
+            healthy=lambda: any(p.name == "processors" and p.alive() for p in registry.load()),
+        ),
+        Part(
+            name="sink",
+            address=settings.sink_url,
+            start=lambda: spawn_sink(settings, logs / "sink.log"),
+            healthy=lambda: http_ok(f"{settings.sink_url}/healthz"),
+        ),
     ]
 
 
 class Stack:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.parts = parts(settings)
         self.registry = Registry(settings.state_dir / "stack.json")
+        self.parts = parts(settings, self.registry)
 
     def running(self) -> dict[str, Started]:
         return {p.name: p for p in self.registry.load() if p.alive()}

@@ -86,13 +86,19 @@ class Event(BaseModel):
 
     @property
     def visitor_id(self) -> str:
-        """The visitor the event belongs to: the user id once known, else the anonymous id."""
-        return self.user_id or self.anonymous_id or ""
+        """The visitor the event belongs to: the anonymous id the browser keeps, else the
+        user id. A browser sends the same anonymous id before and after identify, so a
+        visitor who logs in mid-session stays one visitor, in one partition, in order."""
+        return self.anonymous_id or self.user_id or ""
 
     @property
     def kafka_key(self) -> bytes:
         """Site and visitor: one visitor's events share a partition and so stay in order."""
-        return f"{self.site_id}:{self.visitor_id}".encode()
+        return visitor_key(self.site_id, self.visitor_id)
+
+
+def visitor_key(site_id: str, visitor_id: str) -> bytes:
+    return f"{site_id}:{visitor_id}".encode()
 
 
 class InvalidMessage(BaseModel):

@@ -37,4 +37,17 @@ DEAD_LETTER = Topic(
     description="messages the collector refused, with the reason and the raw payload",
 )
 
-ALL_TOPICS: tuple[Topic, ...] = (EVENTS, DEAD_LETTER)
+SESSIONISED = Topic(
+    name="footfall.events.sessionised",
+    partitions=6,
+    retention_ms=7 * DAY_MS,
+    description="events with their session_id, and moves of events between sessions, keyed by site:visitor",
+)
+SESSIONS = Topic(
+    name="footfall.sessions",
+    partitions=6,
+    retention_ms=7 * DAY_MS,
+    description="versioned session rows (tombstoned when merged away), keyed by site:visitor",
+)
+
+ALL_TOPICS: tuple[Topic, ...] = (EVENTS, DEAD_LETTER, SESSIONISED, SESSIONS)

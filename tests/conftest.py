@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from footfall.kafka_broker import Broker, start_private
 from footfall.processes import Started, free_port, stop, wait_until
 from footfall.settings import Settings
-from footfall.stack import http_ok, spawn_collector
+from footfall.stack import http_ok, spawn_collector, spawn_processor, spawn_sink
 
 
 def new_broker(folder: Path) -> Broker:
@@ -61,3 +62,55 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "integration" in Path(str(item.fspath)).parts:
             item.add_marker(pytest.mark.integration)
+
+
+@dataclass
+class Pipeline:
+    """Collector, sessioniser worker(s) and sink on one broker, each its own process."""
+
+    kafka: Broker
+    folder: Path
+    env: dict[str, str]
+    collector: Collector
+    workers: list[Started]
+    sink: Started
+    sink_url: str
+
+    def query(self, sql: str) -> list[dict]:
+        answer = httpx.post(f"{self.sink_url}/query", content=sql.encode(), timeout=60)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def start_worker(self) -> Started:
+        log = self.folder / f"worker-{len(self.workers)}.log"
+        worker = spawn_processor(Settings(), log, self.env)
+        self.workers.append(worker)
+        return worker
+
+    def start_sink(self) -> Started:
+        self.sink = spawn_sink(Settings(), self.folder / "sink.log", self.env)
+        wait_until(lambda: http_ok(f"{self.sink_url}/healthz"), 60, "sink", self.sink)
+        return self.sink
+
+    def stop(self) -> None:
+        for process in [self.sink, *self.workers, self.collector.process]:
+            stop(process)
+
+
+def start_pipeline(kafka: Broker, folder: Path, workers: int = 1, **overrides: str) -> Pipeline:
+    """Stages with their own consumer groups' names kept per test run through the state
+    folder, so each pipeline reads the shared broker's topics from the start."""
+    collector = start_collector(kafka.bootstrap, folder / "collector", **overrides)
+    sink_port = free_port()
+    env = {
+        "FOOTFALL_KAFKA_BOOTSTRAP": kafka.bootstrap,
+        "FOOTFALL_STATE_DIR": str(folder),
+        "FOOTFALL_SINK_PORT": str(sink_port),
+        "FOOTFALL_SINK_BATCH_S": "0.2",
+        **overrides,
+    }
+    pipeline = Pipeline(kafka, folder, env, collector, [], None, f"http://127.0.0.1:{sink_port}")  # type: ignore[arg-type]
+    for _ in range(workers):
+        pipeline.start_worker()
+    pipeline.start_sink()
+    return pipeline

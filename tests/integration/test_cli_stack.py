@@ -38,17 +38,19 @@ def test_up_status_down_manage_exactly_the_stack_they_started(tmp_path: Path) ->
         "FOOTFALL_KAFKA_CONTROLLER_PORT": str(free_port()),
         "FOOTFALL_COLLECTOR_PORT": str(collector_port),
         "FOOTFALL_COLLECTOR_WORKERS": "1",
+        "FOOTFALL_SINK_PORT": str(free_port()),
         "COLUMNS": "200",
     }
     bystander = subprocess.Popen(["sleep", "300"])
     try:
         up = run(["up", "--detach"], env)
         assert up.returncode == 0, up.stdout + up.stderr
-        assert "kafka is up" in up.stdout and "collector is up" in up.stdout
+        for part in ("kafka", "collector", "processors", "sink"):
+            assert f"{part} is up" in up.stdout
 
         status = run(["status"], env)
         assert status.returncode == 0, status.stdout
-        assert status.stdout.count("healthy") == 2
+        assert status.stdout.count("healthy") == 4
         assert f"http://127.0.0.1:{collector_port}" in status.stdout
 
         url = f"http://127.0.0.1:{collector_port}/v1/track"
@@ -60,7 +62,7 @@ def test_up_status_down_manage_exactly_the_stack_they_started(tmp_path: Path) ->
         assert again.returncode == 0 and "already running" in again.stdout
 
         started = Registry(tmp_path / "state" / "stack.json").load()
-        assert {p.name for p in started} == {"kafka", "collector"}
+        assert {p.name for p in started} == {"kafka", "collector", "processors", "sink"}
         down = run(["down"], env)
         assert down.returncode == 0, down.stdout
         assert not any(psutil.pid_exists(p.pid) and p.alive() for p in started)

@@ -76,7 +76,9 @@ def test_page_view_context_campaign_and_request_fallbacks() -> None:
     campaign = norm({"type": "page", "userId": "u", "anonymousId": "a",
                      "context": {"campaign": {"source": "mail", "name": "c"}, "ip": "2001:db8::1", "page": {"path": "/p"}}})
     assert (campaign.utm_source, campaign.utm_campaign, campaign.path, campaign.ip) == ("mail", "c", "/p", "2001:db8::")
-    assert campaign.event_id == "fallback-id" and campaign.kafka_key == b"demo:u"
+    assert campaign.event_id == "fallback-id" and campaign.kafka_key == b"demo:a"
+    server_side = norm({"type": "track", "event": "E", "userId": "u"})
+    assert server_side.kafka_key == b"demo:u"
 
 
 def test_identify_keeps_traits_and_no_raw_ip_anywhere() -> None:

@@ -74,6 +74,8 @@ def test_single_endpoints_imply_the_type_and_batches_share_context() -> None:
     first, second = raw_messages("batch", shared)
     assert first["context"] == {"ip": "1.2.3.4", "locale": "fr"}
     assert second["context"] == {"ip": "1.2.3.4", "locale": "en"}
+    stamped = raw_messages("batch", {"batch": [{"type": "page"}, {"type": "page", "sentAt": "own"}], "sentAt": "batch"})
+    assert [m["sentAt"] for m in stamped] == ["batch", "own"]
     with pytest.raises(RequestError) as caught:
         raw_messages("batch", {"batch": {}})
     assert caught.value.field == "batch"

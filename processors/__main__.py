@@ -1,0 +1,11 @@
+"""Run one sessioniser worker: `python -m processors` (what `footfall up` starts)."""
+
+from __future__ import annotations
+
+import sys
+
+from processors.app import app
+
+if __name__ == "__main__":
+    sys.argv = [sys.argv[0], "worker", "--loglevel", "warn"]
+    app.main()

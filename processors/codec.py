@@ -1,0 +1,51 @@
+"""Visitor state to and from the plain JSON that Faust's changelog topic stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processors.sessions import Hit, Session, VisitorState
+
+
+def dump(state: VisitorState) -> dict[str, Any]:
+    return {
+        "site": state.site_id,
+        "visitor": state.visitor,
+        "anon": state.anonymous_id,
+        "user": state.user_id,
+        "seq": state.seq,
+        "wm": state.watermark_ms,
+        "recent": [list(pair) for pair in state.recent],
+        "sessions": [
+            {
+                "id": s.session_id,
+                "v": s.version,
+                "hits": [
+                    [h.ts_ms, h.event_id, h.type, h.path, h.scroll_pct, h.revenue,
+                     list(h.campaign) if h.campaign else None, h.referrer_host]
+                    for h in s.hits
+                ],
+            }
+            for s in state.sessions
+        ],
+    }
+
+
+def load(data: dict[str, Any]) -> VisitorState:
+    return VisitorState(
+        site_id=data["site"],
+        visitor=data["visitor"],
+        anonymous_id=data["anon"],
+        user_id=data["user"],
+        seq=data["seq"],
+        watermark_ms=data["wm"],
+        recent=[(pair[0], pair[1]) for pair in data["recent"]],
+        sessions=[
+            Session(
+                session_id=s["id"],
+                version=s["v"],
+                hits=[Hit(h[0], h[1], h[2], h[3], h[4], h[5], tuple(h[6]) if h[6] else None, h[7]) for h in s["hits"]],
+            )
+            for s in data["sessions"]
+        ],
+    )
