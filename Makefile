@@ -29,7 +29,7 @@ $(KAFKA_LIBS)/.complete: deploy/kafka/pom.xml
 	touch $@
 
 run: setup
-	$(VENV)/bin/footfall up
+	$(VENV)/bin/footfall up --demo
 
 test: setup
 	$(PY) -m pytest

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,3 +62,61 @@ def tree_rss_bytes(pid: int) -> int:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+# --- what the pipeline benchmarks (freshness, sessioniser throughput) add ------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process and its children have used so far."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+class PeakRss(threading.Thread):
+    """The peak RSS of several processes (each with its children), sampled every
+    `interval_s` until stop(), which returns each one's peak in MB."""
+
+    def __init__(self, pids: dict[str, int], interval_s: float = 0.5):
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.interval_s = interval_s
+        self.peaks = dict.fromkeys(pids, 0)
+        self.done = threading.Event()
+
+    def sample(self) -> None:
+        for name, pid in self.pids.items():
+            try:
+                self.peaks[name] = max(self.peaks[name], tree_rss_bytes(pid))
+            except psutil.NoSuchProcess:
+                pass
+
+    def run(self) -> None:
+        self.sample()
+        while not self.done.wait(self.interval_s):
+            self.sample()
+
+    def stop(self) -> dict[str, float]:
+        self.done.set()
+        self.join()
+        self.sample()
+        return {name: peak / 2**20 for name, peak in self.peaks.items()}
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank q-th percentile (0 < q ≤ 100) of values; NaN when there are none."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]

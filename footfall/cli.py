@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import signal
 import sys
+from functools import partial
 import time
 from enum import Enum
 from typing import Any
@@ -16,11 +18,15 @@ from rich.console import Console
 from rich.table import Table
 
 from footfall import settings as config
-from footfall.processes import Started
+from footfall.demo import DemoResult, run_demo
+from footfall.processes import Started, wait_until
+from footfall.summary import event_count, summarise
 from footfall.stack import Part, Stack, http_ok
 from sinks.backend import ClickHouseError, is_read_only
 from sinks.connect import open_backend
 from sinks.migrations import migrate as run_migrations
+
+LANDING_TIMEOUT_S = 300.0
 
 app = typer.Typer(help="footfall: self-hosted behaviour analytics.", no_args_is_help=True, add_completion=False)
 console = Console()
@@ -63,9 +69,13 @@ def wait_for_interrupt(stack: Stack) -> None:
 
 
 @app.command()
-def up(detach: bool = typer.Option(False, "--detach", "-d", help="Return once every part answers.")) -> None:
+def up(
+    detach: bool = typer.Option(False, "--detach", "-d", help="Return once every part answers."),
+    demo: bool = typer.Option(False, "--demo", help="Then send demo traffic and summarise what landed."),
+) -> None:
     """Start the local stack: Kafka broker, collector, processors and sink."""
-    stack = Stack(config.load())
+    settings = config.load()
+    stack = Stack(settings)
     try:
         stack.up(say)
     except (RuntimeError, TimeoutError, FileNotFoundError) as exc:
@@ -73,6 +83,8 @@ def up(detach: bool = typer.Option(False, "--detach", "-d", help="Return once ev
         stack.down(say)
         raise typer.Exit(1) from None
     console.print(status_table(stack.status()))
+    if demo:
+        demo_and_summary(settings)
     if detach:
         console.print("Stop it with [bold]footfall down[/bold].")
         return
@@ -98,6 +110,48 @@ def status() -> None:
     console.print(status_table(rows))
     if not all(healthy for _, _, healthy in rows):
         raise typer.Exit(1)
+
+
+def demo_and_summary(settings: config.Settings, visitors: int = 200, days: int = 7) -> None:
+    """Send demo traffic, wait until the sink has written all of it, print the figures."""
+    query = partial(run_query, settings)
+    before = event_count(query)
+    result = send_demo(settings, visitors, days, seed=None)
+    expected = before + result.sent.accepted
+    with console.status("waiting for the pipeline to land every event in ClickHouse …"):
+        wait_until(lambda: event_count(query) >= expected, LANDING_TIMEOUT_S, "demo events in ClickHouse")
+    console.print("[bold]In ClickHouse now[/bold]")
+    for line in summarise(query).lines():
+        console.print(f"  {line}")
+    console.print(
+        "Query it meanwhile, for example:\n"
+        '  .venv/bin/footfall query "SELECT entry_path, count() AS sessions FROM footfall.sessions FINAL '
+        'GROUP BY entry_path ORDER BY sessions DESC LIMIT 5"'
+    )
+
+
+def send_demo(settings: config.Settings, visitors: int, days: int, seed: int | None) -> DemoResult:
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    console.print(f"sending demo traffic: {visitors} visitors over {days} days (seed {seed})")
+    write_key = settings.sites[0].write_key
+    return run_demo(settings.collector_url, write_key, visitors=visitors, days=days, seed=seed, progress=True)
+
+
+@app.command()
+def demo(
+    visitors: int = typer.Option(200, help="How many simulated visitors."),
+    days: int = typer.Option(7, help="Over how many days before now their visits spread."),
+    seed: int | None = typer.Option(None, help="Repeat a run exactly (default: a new random seed)."),
+) -> None:
+    """Send realistic simulated traffic to the running collector."""
+    settings = config.load()
+    result = send_demo(settings, visitors, days, seed)
+    plan = result.plan
+    console.print(
+        f"sent {result.sent.accepted:,} events in {result.sent.seconds:.1f}s: {plan.sessions} sessions, "
+        f"{plan.page_views} page views, {plan.clicks} clicks, {plan.scrolls} scrolls, "
+        f"{plan.purchases} purchases ({plan.revenue:,.2f} {plan.currency}), {plan.identifies} identifies"
+    )
 
 
 class OutputFormat(str, Enum):

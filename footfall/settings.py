@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     session_gap_s: float = 30 * 60
     allowed_lateness_s: float = 5 * 60
     idle_check_s: float = 60
+    # How soon a worker that died without leaving is replaced in the consumer group.
+    processor_session_timeout_s: float = 30
 
     # The sink: batches close at this many rows or this age, whichever comes first.
     sink_port: int = 8090

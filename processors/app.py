@@ -37,7 +37,9 @@ app = faust.App(
     # worker would be touched by that worker's timer too.
     table_standby_replicas=0,
     consumer_auto_offset_reset="earliest",
+    broker_session_timeout=settings.processor_session_timeout_s,
     web_enabled=False,
+    web_host="127.0.0.1",
 )
 
 events = app.topic(EVENTS.name, key_serializer="raw", value_serializer="raw", partitions=EVENTS.partitions)

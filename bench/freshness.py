@@ -1,0 +1,485 @@
+"""End-to-end freshness: from the collector's acknowledgement of an event to the moment a
+query through the sink finds it in ClickHouse.
+
+Each run starts fresh: a private broker, the collector (one worker), one sessioniser
+worker and the sink, each process with its own state folder. Then:
+  1. a warm-up at the full rate until everything sent is visible (the worker has joined
+     its group, the engine has its tables), not counted;
+  2. for `--seconds`, batches of 20 realistic events every 20 ms (`--rate` 1,000 events/s),
+     paced open-loop: a batch leaves on schedule whether or not earlier ones were answered.
+     The sender notes when each batch's 200 arrived;
+  3. a poller asks the sink every 100 ms how many events of each batch ClickHouse holds,
+     from the oldest batch not yet complete on (a range of the table's sort key, so each
+     poll reads a few granules), and notes when each event was first counted;
+  4. a drain: events acknowledged but not visible after it are lost.
+The worker's and the sink's RSS are sampled every 0.5 s.
+
+Events come from the demo generator's visitors (page views, clicks, scrolls, identifies,
+purchases with full browser context), a few thousand browsing at once; a visitor whose
+journey is over is replaced by a new one. Every event has its own messageId, which says
+which batch it came in, and a timestamp of about now.
+
+    .venv/bin/python -m bench.freshness [--seconds 300] [--runs 1]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import typer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich.console import Console
+from rich.table import Table
+
+from bench.common import PeakRss, cpu_seconds, median, percentile, private_broker
+from footfall.demo import generate
+from footfall.processes import Started, free_port, stop, wait_until
+from footfall.settings import Settings
+from footfall.stack import http_ok, spawn_collector, spawn_processor, spawn_sink
+from schemas.topics import SESSIONISED
+
+BATCH_SIZE = 20
+POLL_S = 0.1
+WARMUP_S = 5.0
+TARGET_P95_S = 2.0
+TARGET_WORKER_MB = 1024
+TARGET_SINK_MB = 1536
+console = Console()
+
+
+# --- the traffic ----------------------------------------------------------------------------
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Traffic:
+    """The demo's visitors replayed at the present moment. `visitors` browse at once, each
+    event from one picked at random; a visitor whose journey is over is replaced by the
+    next journey, under new ids once every journey has been used."""
+
+    def __init__(self, visitors: int, seed: int):
+        messages, _ = generate(datetime.now(UTC), visitors=visitors, days=7, seed=seed)
+        journeys: dict[str, list[dict[str, Any]]] = {}
+        for message in messages:
+            journeys.setdefault(message["anonymousId"], []).append(message)
+        self.journeys = list(journeys.values())
+        self.rng = random.Random(seed)
+        self.started = 0
+        # Each browsing visitor: its journey, how far it has got, and the suffix of its ids.
+        self.browsing = [self._next_visitor() for _ in range(visitors)]
+
+    def _next_visitor(self) -> list[Any]:
+        journey = self.journeys[self.started % len(self.journeys)]
+        lap = self.started // len(self.journeys)
+        self.started += 1
+        return [journey, 0, f"-{lap}" if lap else ""]
+
+    def _message(self, event_id: str, timestamp: str, sent_at: str) -> dict[str, Any]:
+        slot = self.rng.randrange(len(self.browsing))
+        journey, position, suffix = self.browsing[slot]
+        if position + 1 == len(journey):
+            self.browsing[slot] = self._next_visitor()
+        else:
+            self.browsing[slot][1] = position + 1
+        message = {**journey[position], "messageId": event_id, "timestamp": timestamp, "sentAt": sent_at}
+        if suffix:
+            message["anonymousId"] += suffix
+            if "userId" in message:
+                message["userId"] += suffix
+        return message
+
+    def body(self, token: str, number: int, size: int) -> bytes:
+        """One batch as a browser SDK posts it; its events' ids are `token-number-index`.
+        Each event waited up to half a second in the SDK's queue before it was sent."""
+        now = datetime.now(UTC)
+        sent_at = _iso(now)
+        batch = [
+            self._message(event_id(token, number, index), _iso(now - timedelta(milliseconds=self.rng.randint(0, 500))), sent_at)
+            for index in range(size)
+        ]
+        return orjson.dumps({"batch": batch, "sentAt": sent_at})
+
+
+def event_id(token: str, number: int, index: int) -> str:
+    return f"{token}-{number:08d}-{index:02d}"
+
+
+# --- the pipeline ---------------------------------------------------------------------------
+
+
+@dataclass
+class Pipeline:
+    collector_url: str
+    sink_url: str
+    collector: Started
+    worker: Started
+    sink: Started
+
+
+@contextmanager
+def pipeline(bootstrap: str, folder: Path) -> Iterator[Pipeline]:
+    """Collector, one sessioniser worker and the sink, each its own process and state folder."""
+    collector_port, sink_port = free_port(), free_port()
+    common = {"FOOTFALL_KAFKA_BOOTSTRAP": bootstrap, "FOOTFALL_SINK_PORT": str(sink_port)}
+    started: list[Started] = []
+    try:
+        collector = spawn_collector(Settings(), folder / "collector.log", {
+            **common, "FOOTFALL_STATE_DIR": str(folder / "collector"),
+            "FOOTFALL_COLLECTOR_PORT": str(collector_port), "FOOTFALL_COLLECTOR_WORKERS": "1",
+        })
+        started.append(collector)
+        worker = spawn_processor(Settings(), folder / "worker.log", {**common, "FOOTFALL_STATE_DIR": str(folder / "worker")})
+        started.append(worker)
+        sink = spawn_sink(Settings(), folder / "sink.log", {**common, "FOOTFALL_STATE_DIR": str(folder / "sink")})
+        started.append(sink)
+        running = Pipeline(f"http://127.0.0.1:{collector_port}", f"http://127.0.0.1:{sink_port}", collector, worker, sink)
+        wait_until(lambda: http_ok(f"{running.collector_url}/readyz"), 60, "collector", collector)
+        wait_until(lambda: http_ok(f"{running.sink_url}/healthz"), 60, "sink", sink)
+        yield running
+    finally:
+        for process in reversed(started):
+            stop(process)
+
+
+# --- sending and watching -------------------------------------------------------------------
+
+
+@dataclass
+class Ledger:
+    """What happened to each batch of one stream: when it was acknowledged, and when how
+    many of its events were first seen in ClickHouse. Written by the sender (event loop)
+    and the poller (its own thread); each key has one writer."""
+
+    token: str
+    size: int
+    scheduled: int = 0  # batches handed to the sender so far
+    acked: dict[int, float] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)
+    seen: dict[int, list[tuple[float, int]]] = field(default_factory=dict)  # (first seen, how many more)
+    seen_count: dict[int, int] = field(default_factory=dict)
+
+    def complete(self, number: int) -> bool:
+        return number in self.failed or self.seen_count.get(number, 0) >= self.size
+
+    def visible(self) -> int:
+        return sum(self.seen_count.get(number, 0) for number in self.acked)
+
+    def all_visible(self) -> bool:
+        return self.visible() >= len(self.acked) * self.size
+
+
+async def send(traffic: Traffic, ledger: Ledger, url: str, seconds: float, rate: int) -> float:
+    """Post a batch every size/rate seconds for `seconds`, each on its own schedule; returns
+    the sending time."""
+    interval = ledger.size / rate
+    batches = round(seconds / interval)
+
+    async def post(client: httpx.AsyncClient, number: int, body: bytes) -> None:
+        try:
+            answer = await client.post(f"{url}/v1/batch", content=body, headers={"Content-Type": "application/json"})
+        except httpx.HTTPError as exc:
+            ledger.failed[number] = repr(exc)
+            return
+        now = time.monotonic()
+        if answer.status_code == 200 and answer.json().get("success") and "rejected" not in answer.json():
+            ledger.acked[number] = now
+        else:
+            ledger.failed[number] = f"{answer.status_code} {answer.text[:200]}"
+
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(auth=("demo_key", ""), timeout=30, limits=limits) as client:
+        tasks = set()
+        started = time.monotonic()
+        for number in range(batches):
+            delay = started + number * interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            body = traffic.body(ledger.token, number, ledger.size)
+            ledger.scheduled = number + 1
+            task = asyncio.create_task(post(client, number, body))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        elapsed = time.monotonic() - started
+        if tasks:
+            await asyncio.wait(tasks)
+    return elapsed
+
+
+class Poller(threading.Thread):
+    """Every POLL_S, counts the events of each batch ClickHouse holds, from the oldest batch
+    not yet complete on. The events' ids are the table's sort key after the site and the
+    day, so the range is read from a few granules whatever the table's size."""
+
+    def __init__(self, sink_url: str, ledger: Ledger):
+        super().__init__(daemon=True)
+        self.sink_url = sink_url
+        self.ledger = ledger
+        self.frontier = 0
+        self.done = threading.Event()
+        self.query_seconds: list[float] = []
+        self.errors = 0
+        self.first_day = datetime.now(UTC).date()
+
+    def sql(self) -> str:
+        token = self.ledger.token
+        start = len(token) + 2
+        return (
+            f"SELECT toUInt32(substring(event_id, {start}, 8)) AS batch, uniqExact(event_id) AS events "
+            f"FROM footfall.events "
+            f"WHERE site_id = 'demo' AND toDate(ts) BETWEEN '{self.first_day - timedelta(days=1)}' AND '{datetime.now(UTC).date()}' "
+            f"AND event_id >= '{token}-{self.frontier:08d}' AND event_id < '{token}.' "
+            f"GROUP BY batch"
+        )
+
+    def poll(self, client: httpx.Client) -> None:
+        ledger = self.ledger
+        while self.frontier < ledger.scheduled and ledger.complete(self.frontier):
+            self.frontier += 1
+        asked = time.monotonic()
+        try:
+            answer = client.post(f"{self.sink_url}/query", content=self.sql().encode())
+            answer.raise_for_status()
+        except httpx.HTTPError:
+            self.errors += 1
+            return
+        now = time.monotonic()
+        self.query_seconds.append(now - asked)
+        for row in answer.json():
+            number, count = int(row["batch"]), int(row["events"])
+            more = count - ledger.seen_count.get(number, 0)
+            if more > 0:
+                ledger.seen.setdefault(number, []).append((now, more))
+                ledger.seen_count[number] = count
+
+    def run(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            next_poll = time.monotonic()
+            while not self.done.is_set():
+                self.poll(client)
+                next_poll = max(next_poll + POLL_S, time.monotonic())
+                self.done.wait(max(0.0, next_poll - time.monotonic()))
+
+
+def stream(
+    traffic: Traffic, running: Pipeline, token: str, seconds: float, rate: int, drain_s: float
+) -> tuple[Ledger, Poller, float]:
+    """Send for `seconds`, then wait up to `drain_s` for every acknowledged event to show."""
+    ledger = Ledger(token, BATCH_SIZE)
+    poller = Poller(running.sink_url, ledger)
+    poller.start()
+    try:
+        sending_s = asyncio.run(send(traffic, ledger, running.collector_url, seconds, rate))
+        deadline = time.monotonic() + drain_s
+        while not ledger.all_visible() and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+    finally:
+        poller.done.set()
+        poller.join()
+    return ledger, poller, sending_s
+
+
+# --- where the time went ---------------------------------------------------------------------
+
+
+async def _output_times(bootstrap: str, token: str) -> dict[str, float]:
+    """When the sessioniser wrote each of the stream's events (its record's CreateTime, in
+    epoch seconds), read from footfall.events.sessionised once the run is over."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(SESSIONISED.name, p) for p in range(SESSIONISED.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        written: dict[str, float] = {}
+        marker = f'"event_id":"{token}-'.encode()
+        while [p for p in partitions if await consumer.position(p) < ends[p]]:
+            for records in (await consumer.getmany(timeout_ms=1000, max_records=10_000)).values():
+                for record in records:
+                    if marker in record.value:
+                        written[orjson.loads(record.value)["event"]["event_id"]] = record.timestamp / 1000
+        return written
+    finally:
+        await consumer.stop()
+
+
+def stages(ledger: Ledger, written: dict[str, float], wall_minus_monotonic: float) -> tuple[list[float], list[float]]:
+    """Per event: ack → the sessioniser's output record, and that record → visible. Within
+    a batch the events seen first are taken to be the ones written first."""
+    to_worker: list[float] = []
+    to_visible: list[float] = []
+    for number, acked in ledger.acked.items():
+        outputs = sorted(
+            written[eid] - wall_minus_monotonic
+            for eid in (event_id(ledger.token, number, i) for i in range(ledger.size)) if eid in written
+        )
+        sightings = [seen_at for seen_at, count in ledger.seen.get(number, []) for _ in range(count)]
+        to_worker.extend(output - acked for output in outputs)
+        to_visible.extend(seen - output for output, seen in zip(outputs, sightings))
+    return to_worker, to_visible
+
+
+# --- one run --------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    events_acked: int
+    events_failed: int
+    send_rate: float
+    p50_s: float
+    p95_s: float
+    p99_s: float
+    max_s: float
+    lost: int
+    worker_peak_mb: float
+    sink_peak_mb: float
+    worker_cpu: float  # share of one core while sending
+    sink_cpu: float
+    collector_cpu: float
+    poll_p50_ms: float
+    poll_max_ms: float
+    # The same freshness split at the sessioniser's output record.
+    to_worker_p50_s: float
+    to_worker_p95_s: float
+    to_visible_p50_s: float
+    to_visible_p95_s: float
+
+
+def freshness_seconds(ledger: Ledger) -> list[float]:
+    latencies: list[float] = []
+    for number, acked in ledger.acked.items():
+        for seen_at, count in ledger.seen.get(number, []):
+            latencies.extend([seen_at - acked] * count)
+    return latencies
+
+
+def write_trace(ledger: Ledger, path: Path) -> None:
+    """Per batch: seconds from the first acknowledgement to its own, and to each sighting."""
+    origin = min(ledger.acked.values(), default=0.0)
+    lines = ["batch,acked_s,seen_s,events"]
+    for number in sorted(ledger.acked):
+        for seen_at, count in ledger.seen.get(number, []):
+            lines.append(f"{number},{ledger.acked[number] - origin:.3f},{seen_at - origin:.3f},{count}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def one_run(seconds: float, rate: int, drain_s: float, visitors: int, seed: int, trace: Path | None = None) -> Run:
+    traffic = Traffic(visitors, seed)
+    # Kafka's record times are wall-clock; everything measured here is monotonic.
+    wall_minus_monotonic = time.time() - time.monotonic()
+    with private_broker() as broker, tempfile.TemporaryDirectory(prefix="footfall-bench-") as folder:
+        with pipeline(broker.bootstrap, Path(folder)) as running:
+            console.print("  pipeline up; warming up …")
+            warm, _, _ = stream(traffic, running, "warm", WARMUP_S, rate, drain_s=120)
+            if not warm.all_visible():
+                raise RuntimeError(f"warm-up events not visible after 120 s; logs in {folder}")
+            pids = {"worker": running.worker.pid, "sink": running.sink.pid, "collector": running.collector.pid}
+            sampler = PeakRss({"worker": running.worker.pid, "sink": running.sink.pid})
+            sampler.start()
+            cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            console.print(f"  sending {rate:,} events/s for {seconds:.0f} s …")
+            ledger, poller, sending_s = stream(traffic, running, "fr" + secrets.token_hex(3), seconds, rate, drain_s)
+            cpu = {name: (cpu_seconds(pid) - cpu_before[name]) / sending_s for name, pid in pids.items()}
+            peaks = sampler.stop()
+        written = asyncio.run(_output_times(broker.bootstrap, ledger.token))
+    if trace is not None:
+        write_trace(ledger, trace)
+    latencies = freshness_seconds(ledger)
+    to_worker, to_visible = stages(ledger, written, wall_minus_monotonic)
+    acked = len(ledger.acked) * ledger.size
+    if ledger.failed:
+        console.print(f"  [yellow]{len(ledger.failed)} batches not acknowledged, e.g. {next(iter(ledger.failed.values()))}")
+    return Run(
+        events_acked=acked,
+        events_failed=len(ledger.failed) * ledger.size,
+        send_rate=acked / sending_s,
+        p50_s=percentile(latencies, 50),
+        p95_s=percentile(latencies, 95),
+        p99_s=percentile(latencies, 99),
+        max_s=max(latencies, default=float("nan")),
+        lost=acked - ledger.visible(),
+        worker_peak_mb=peaks["worker"],
+        sink_peak_mb=peaks["sink"],
+        worker_cpu=cpu["worker"],
+        sink_cpu=cpu["sink"],
+        collector_cpu=cpu["collector"],
+        poll_p50_ms=percentile(poller.query_seconds, 50) * 1000,
+        poll_max_ms=max(poller.query_seconds, default=float("nan")) * 1000,
+        to_worker_p50_s=percentile(to_worker, 50),
+        to_worker_p95_s=percentile(to_worker, 95),
+        to_visible_p50_s=percentile(to_visible, 50),
+        to_visible_p95_s=percentile(to_visible, 95),
+    )
+
+
+def main(
+    seconds: float = typer.Option(300, help="how long to send, per run"),
+    rate: int = typer.Option(1000, help="events/s sent, in batches of 20"),
+    runs: int = typer.Option(1, help="runs, each on a fresh broker and pipeline; figures are medians"),
+    drain: float = typer.Option(60, help="seconds to wait after sending for the last events to show"),
+    visitors: int = typer.Option(3000, help="visitors browsing at once"),
+    seed: int = typer.Option(1, help="seed of the demo traffic"),
+    trace: Path | None = typer.Option(None, help="write each batch's acknowledgement and sightings to this CSV (run n as name-n)"),
+) -> None:
+    results = []
+    for n in range(1, runs + 1):
+        console.print(f"run {n}/{runs} …")
+        trace_file = trace.with_name(f"{trace.stem}-{n}{trace.suffix}") if trace else None
+        result = one_run(seconds, rate, drain, visitors, seed + n - 1, trace_file)
+        console.print(f"  {result}")
+        results.append(result)
+
+    def mid(attribute: str) -> float:
+        return median([getattr(r, attribute) for r in results])
+
+    def figure(attribute: str, spec: str) -> str:
+        text = format(mid(attribute), spec)
+        if runs > 1:
+            text += " (runs: " + " · ".join(format(getattr(r, attribute), spec) for r in results) + ")"
+        return text
+
+    def pair(first: str, second: str, spec: str) -> str:
+        return f"{format(mid(first), spec)} · {format(mid(second), spec)}"
+
+    table = Table(title=(
+        f"Freshness, collector ack → visible in ClickHouse: {rate:,} events/s in batches of {BATCH_SIZE} for "
+        f"{seconds:.0f} s; 1 collector worker, 1 sessioniser worker, sink batches ≤ {Settings().sink_batch_s} s; "
+        f"all on one machine (median of {runs})"
+    ))
+    for column in ("measure", "figure", "target"):
+        table.add_column(column)
+    table.add_row("events acknowledged", figure("events_acked", ",.0f"), "")
+    table.add_row("send rate achieved, events/s", figure("send_rate", ",.0f"), f"{rate:,}")
+    table.add_row("freshness p50, s", figure("p50_s", ".2f"), "")
+    table.add_row("freshness p95, s", figure("p95_s", ".2f"), f"≤ {TARGET_P95_S:g}")
+    table.add_row("freshness p99, s", figure("p99_s", ".2f"), "")
+    table.add_row("freshness max, s", figure("max_s", ".2f"), "")
+    table.add_row("  ack → sessioniser output, p50 · p95, s", pair("to_worker_p50_s", "to_worker_p95_s", ".2f"), "")
+    table.add_row("  sessioniser output → visible, p50 · p95, s", pair("to_visible_p50_s", "to_visible_p95_s", ".2f"), "")
+    table.add_row("events lost (acknowledged, never visible)", figure("lost", ",.0f"), "0")
+    table.add_row("sessioniser worker peak RSS, MB", figure("worker_peak_mb", ",.0f"), f"≤ {TARGET_WORKER_MB:,}")
+    table.add_row("sink peak RSS, MB", figure("sink_peak_mb", ",.0f"), f"≤ {TARGET_SINK_MB:,}")
+    table.add_row("CPU, share of one core: worker · sink · collector",
+                  f"{mid('worker_cpu'):.0%} · {mid('sink_cpu'):.0%} · {mid('collector_cpu'):.0%}", "")
+    table.add_row("poll query through the sink, p50 · max, ms", pair("poll_p50_ms", "poll_max_ms", ".0f"), "")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    typer.run(main)
