@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # How soon a worker that died without leaving is replaced in the consumer group.
     processor_session_timeout_s: float = 30
 
+    # A ClickHouse server (clickhouse://user:password@host:9000/default); unset, the
+    # embedded engine is used, its data in the state folder.
+    clickhouse_url: str | None = None
     # The sink: batches close at this many rows or this age, whichever comes first.
     sink_port: int = 8090
     sink_batch_rows: int = 5000

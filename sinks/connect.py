@@ -5,8 +5,12 @@ from __future__ import annotations
 from footfall.settings import Settings
 from sinks.backend import Backend
 from sinks.embedded import EmbeddedClickHouse
+from sinks.native import NativeClickHouse
 
 
 def open_backend(settings: Settings) -> Backend:
-    """The embedded engine, its data in the state folder (the default, and so far the only one)."""
+    """A ClickHouse server when FOOTFALL_CLICKHOUSE_URL names one, else the embedded engine
+    with its data in the state folder."""
+    if settings.clickhouse_url:
+        return NativeClickHouse(settings.clickhouse_url)
     return EmbeddedClickHouse(settings.clickhouse_path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from clickhouse_driver import Client, errors
@@ -36,6 +37,14 @@ def server_message(exc: errors.ServerException) -> str:
     return f"Code: {exc.code}. {message}"
 
 
+def as_time(value: Any) -> Any:
+    """The sink hands times over as text, which the embedded engine parses itself; the
+    driver encodes only datetime objects."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
+
+
 class NativeClickHouse:
     def __init__(self, url: str, attempts: int = 5, backoff_s: float = 0.5):
         """`url` as `clickhouse://user:password@host:port/database`."""
@@ -47,6 +56,12 @@ class NativeClickHouse:
         # Connection failures seen so far, retried or not: what an operator (or a test)
         # looks at to tell a flaky server from a healthy one.
         self.connection_failures = 0
+        self._types: dict[str, dict[str, str]] = {}
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        if table not in self._types:
+            self._types[table] = {row["name"]: row["type"] for row in self.query(f"DESCRIBE TABLE {table}")}
+        return self._types[table]
 
     def _run(self, sql: str, params: Any = None, **kwargs: Any) -> Any:
         failure: BaseException | None = None
@@ -77,10 +92,12 @@ class NativeClickHouse:
             return
         columns = list(rows[0])
         names = ", ".join(f"`{column}`" for column in columns)
-        values = [tuple(row[column] for column in columns) for row in rows]
+        types = self._column_types(table)
+        timed = {column for column in columns if "DateTime" in types.get(column, "")}
         try:
+            values = [tuple(as_time(row[c]) if c in timed else row[c] for c in columns) for row in rows]
             self._run(f"INSERT INTO {table} ({names}) VALUES", values)
-        except (AttributeError, TypeError) as exc:
+        except (AttributeError, TypeError, ValueError) as exc:
             # The driver encodes values by their column's type and fails this way on a value
             # of another type (a string for a DateTime): the batch is refused, as by the server.
             raise ClickHouseError(f"cannot encode the rows for {table}: {exc}") from None

@@ -108,9 +108,16 @@ def test_a_refused_statement_raises_the_servers_message_and_is_sent_once(server:
         backend.close()
 
 
+def test_times_as_the_sink_writes_them_are_converted(backend: NativeClickHouse) -> None:
+    backend.insert("transport.events", [{**event(1), "ts": "2026-11-22 10:00:01.250"}])
+    assert backend.query("SELECT toString(ts) AS ts FROM transport.events") == [{"ts": "2026-11-22 10:00:01"}]
+
+
 def test_values_of_the_wrong_type_are_refused_as_errors(backend: NativeClickHouse) -> None:
     with pytest.raises(ClickHouseError, match="cannot encode the rows for transport.events"):
-        backend.insert("transport.events", [{**event(1), "ts": "2026-11-22 10:00:01"}])
+        backend.insert("transport.events", [{**event(1), "ts": "yesterday"}])
+    with pytest.raises(ClickHouseError, match="Column events"):
+        backend.insert("transport.events", [{**event(1), "events": "many"}])
     with pytest.raises(ClickHouseError, match="Column is_deleted"):
         backend.insert("transport.events", [{**event(1), "is_deleted": 300}])
     assert count(backend) == 0
