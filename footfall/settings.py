@@ -43,6 +43,8 @@ class Site(BaseModel):
     write_key: str = Field(min_length=1)
     # Shell-style patterns matched against the Origin header, e.g. "https://*.example.com".
     allowed_origins: list[str] = Field(default_factory=list)
+    # This site's inactivity that ends a session, when it differs from session_gap_s.
+    session_gap_s: float | None = Field(default=None, gt=0)
 
     def allows_origin(self, origin: str) -> bool:
         return any(fnmatch.fnmatchcase(origin, pattern) for pattern in self.allowed_origins)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from datetime import datetime
 
 import faust
@@ -23,9 +24,14 @@ from processors.sessions import Rules, SessionRow, VisitorState, apply
 from schemas.topics import EVENTS, SESSIONISED, SESSIONS
 
 settings = load()
+DEFAULT_RULES = Rules(gap_ms=int(settings.session_gap_s * 1000), lateness_ms=int(settings.allowed_lateness_s * 1000))
+RULES_BY_SITE = {
+    site.id: replace(DEFAULT_RULES, gap_ms=int(site.session_gap_s * 1000))
+    for site in settings.sites
+    if site.session_gap_s is not None
+}
 DATA_DIR = settings.state_dir / "processors" / str(os.getpid())
 DATA_DIR.mkdir(parents=True, exist_ok=True)
-RULES = Rules(gap_ms=int(settings.session_gap_s * 1000), lateness_ms=int(settings.allowed_lateness_s * 1000))
 
 app = faust.App(
     "footfall-sessioniser",
@@ -68,7 +74,7 @@ async def sessionise(stream: faust.StreamT) -> None:
         event = orjson.loads(value)
         stored = visitors.get(key)
         state = codec.load(stored) if stored else VisitorState(event["site_id"], key.decode().partition(":")[2])
-        state, out = apply(state, event, event_ms(event), RULES)
+        state, out = apply(state, event, event_ms(event), RULES_BY_SITE.get(event["site_id"], DEFAULT_RULES))
         if not out.duplicate:
             visitors[key] = codec.dump(state)
         last_seen[key] = time.monotonic()
@@ -84,7 +90,8 @@ async def sessionise(stream: faust.StreamT) -> None:
 async def forget_idle_visitors() -> None:
     """Drop the state of visitors idle longer than a gap plus the allowed lateness: their
     sessions can no longer change, and every row was published when it last did."""
-    horizon = (RULES.gap_ms + RULES.lateness_ms) / 1000
+    longest_gap_ms = max([DEFAULT_RULES.gap_ms, *(rules.gap_ms for rules in RULES_BY_SITE.values())])
+    horizon = (longest_gap_ms + DEFAULT_RULES.lateness_ms) / 1000
     now = time.monotonic()
     actives = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == visitors.changelog_topic.get_topic_name()}
     for key in [k for k, seen in last_seen.items() if now - seen > horizon]:
@@ -92,4 +99,4 @@ async def forget_idle_visitors() -> None:
         partition = partition_for(key, list(range(EVENTS.partitions)), [])
         if partition in actives and key in visitors.data:
             del visitors.data[key]
-            visitors.send_changelog(partition, key, None)
+            visitors.send_changelog(partition, key, None, value_serializer="raw")

@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from footfall.demo import DemoPlan, generate, send
 from footfall.processes import kill
 from tests.conftest import Broker, Pipeline, new_broker, start_pipeline
@@ -51,13 +49,6 @@ def send_in_chunks(pipeline: Pipeline, messages: list[dict], chunks: int, after_
 
 def assert_matches_reference(pipeline: Pipeline, suffix: str) -> None:
     assert stream_groups(pipeline, suffix) == reference_groups(pipeline, suffix)
-
-
-@pytest.fixture
-def own_pipeline(kafka: Broker, tmp_path: Path):
-    running = start_pipeline(kafka, tmp_path, **FAST_FAILOVER)
-    yield running
-    running.stop()
 
 
 def test_worker_killed_mid_stream_and_restarted(kafka: Broker, tmp_path: Path) -> None:
