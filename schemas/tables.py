@@ -105,8 +105,16 @@ PARTITION BY toYYYYMM(received_at)
 ORDER BY (site_id, received_at, cityHash64(raw))
 """
 
+# The engine drops an insert whose block it has seen among the last N, so a batch the sink
+# writes again after a crash is not even stored twice (FINAL would collapse it anyway).
+INSERT_DEDUPLICATION = tuple(
+    f"ALTER TABLE {DATABASE}.{table} MODIFY SETTING non_replicated_deduplication_window = 1000"
+    for table in ("events", "sessions", "invalid_events")
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, sessions and dead-lettered messages", (EVENTS, SESSIONS, INVALID_EVENTS)),
+    Migration(2, "insert deduplication for replayed batches", INSERT_DEDUPLICATION),
 )
 
 MIGRATIONS_TABLE = f"""

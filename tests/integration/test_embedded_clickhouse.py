@@ -61,6 +61,13 @@ def test_replayed_events_collapse_to_one_row_per_event_id(clickhouse: EmbeddedCl
     ]
 
 
+def test_a_batch_written_twice_is_stored_once(clickhouse: EmbeddedClickHouse) -> None:
+    batch = [event_row("d1", 1), event_row("d2", 1)]
+    clickhouse.insert("footfall.events", batch)
+    clickhouse.insert("footfall.events", batch)
+    assert clickhouse.query("SELECT count() AS n FROM footfall.events") == [{"n": 2}]
+
+
 def test_sessions_final_gives_the_latest_version_and_drops_deleted(clickhouse: EmbeddedClickHouse) -> None:
     clickhouse.insert("footfall.sessions", [session_row("s1", 1, 1), session_row("s2", 1, 4)])
     clickhouse.insert("footfall.sessions", [session_row("s1", 3, 7), session_row("s1", 2, 5), session_row("s2", 2, 4, is_deleted=1)])
