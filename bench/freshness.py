@@ -12,7 +12,10 @@ worker and the sink, each process with its own state folder. Then:
      from the oldest batch not yet complete on (a range of the table's sort key, so each
      poll reads a few granules), and notes when each event was first counted;
   4. a drain: events acknowledged but not visible after it are lost.
-The worker's and the sink's RSS are sampled every 0.5 s.
+The worker's and the sink's RSS are sampled every 0.5 s. Afterwards each event's record on
+footfall.events.sessionised (its Kafka timestamp) splits the time in two: acknowledged →
+written by the sessioniser, and written → visible. `--trace file.csv` keeps each batch's
+acknowledgement and sightings.
 
 Events come from the demo generator's visitors (page views, clicks, scrolls, identifies,
 purchases with full browser context), a few thousand browsing at once; a visitor whose

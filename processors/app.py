@@ -21,7 +21,7 @@ from collector.publisher import partition_for
 from footfall.settings import load
 from processors import codec
 from processors.sessions import Rules, SessionRow, VisitorState, apply
-from schemas.topics import EVENTS, SESSIONISED, SESSIONS
+from schemas.topics import EVENTS, SESSIONISED, SESSIONISER_APP_ID, SESSIONS, VISITORS_TABLE
 
 settings = load()
 DEFAULT_RULES = Rules(gap_ms=int(settings.session_gap_s * 1000), lateness_ms=int(settings.allowed_lateness_s * 1000))
@@ -34,7 +34,7 @@ DATA_DIR = settings.state_dir / "processors" / str(os.getpid())
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 app = faust.App(
-    "footfall-sessioniser",
+    SESSIONISER_APP_ID,
     broker=f"kafka://{settings.kafka_bootstrap}",
     store="memory://",
     datadir=str(DATA_DIR),
@@ -51,11 +51,9 @@ app = faust.App(
 events = app.topic(EVENTS.name, key_serializer="raw", value_serializer="raw", partitions=EVENTS.partitions)
 sessionised = app.topic(SESSIONISED.name, key_serializer="raw", value_serializer="raw", partitions=SESSIONISED.partitions)
 sessions = app.topic(SESSIONS.name, key_serializer="raw", value_serializer="raw", partitions=SESSIONS.partitions)
-visitors = app.Table(
-    "visitors",
-    schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
-    partitions=EVENTS.partitions,
-)
+# Keys are the events' own Kafka keys (bytes, so raw in the changelog); values are plain
+# JSON (processors.codec).
+visitors = app.Table(VISITORS_TABLE, key_type=bytes, partitions=EVENTS.partitions)
 # When each visitor was last seen, by this worker's clock, for the idle timer.
 last_seen: dict[bytes, float] = {}
 

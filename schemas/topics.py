@@ -50,4 +50,23 @@ SESSIONS = Topic(
     description="versioned session rows (tombstoned when merged away), keyed by site:visitor",
 )
 
-ALL_TOPICS: tuple[Topic, ...] = (EVENTS, DEAD_LETTER, SESSIONISED, SESSIONS)
+# The sessioniser's own topics. Faust would create them when a worker starts, but two
+# workers starting together race to do so and one may find a topic without partitions;
+# created up front with the others, they are simply there.
+SESSIONISER_APP_ID = "footfall-sessioniser"
+VISITORS_TABLE = "visitors"
+VISITORS_CHANGELOG = Topic(
+    name=f"{SESSIONISER_APP_ID}-{VISITORS_TABLE}-changelog",
+    partitions=EVENTS.partitions,  # one changelog partition per events partition, as Faust requires
+    retention_ms=7 * DAY_MS,
+    description="the sessioniser's visitor state, compacted: what a restarted worker recovers",
+    extra_config={"cleanup.policy": "compact"},
+)
+SESSIONISER_LEADER = Topic(
+    name=f"{SESSIONISER_APP_ID}-__assignor-__leader",
+    partitions=1,
+    retention_ms=7 * DAY_MS,
+    description="Faust's leader election among sessioniser workers",
+)
+
+ALL_TOPICS: tuple[Topic, ...] = (EVENTS, DEAD_LETTER, SESSIONISED, SESSIONS, VISITORS_CHANGELOG, SESSIONISER_LEADER)

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from schemas.topics import EVENTS
+from schemas.topics import VISITORS_CHANGELOG
 from tests.conftest import new_broker, start_pipeline
 from tests.integration.test_pipeline import wait_for
 
@@ -23,14 +23,13 @@ id = "quick"
 write_key = "quick_key"
 session_gap_s = 1
 """
-CHANGELOG = "footfall-sessioniser-visitors-changelog"
 
 
 async def latest_changelog_values(bootstrap: str) -> dict[bytes, bytes | None]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(CHANGELOG, p) for p in range(EVENTS.partitions)]
+        partitions = [TopicPartition(VISITORS_CHANGELOG.name, p) for p in range(VISITORS_CHANGELOG.partitions)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
