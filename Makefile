@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 KAFKA_LIBS := .cache/kafka/libs
 DEBIAN_PACKAGES := openjdk-17-jre-headless maven hey clickhouse-server
 
-.PHONY: setup system-packages run test test-unit test-integration bench clean lock
+.PHONY: setup system-packages run test test-unit bench lock
 
 setup: system-packages $(VENV)/.installed $(KAFKA_LIBS)/.complete
 
@@ -37,9 +37,11 @@ test: setup
 test-unit: setup
 	$(PY) -m pytest tests/unit
 
-bench: setup  ## figures for the README (takes about 6 minutes)
+bench: setup  ## figures for the README (takes about 20 minutes)
 	$(PY) -m bench.collector_throughput
 	$(PY) -m bench.producer_clients
+	$(PY) -m bench.sessioniser_throughput
+	$(PY) -m bench.freshness
 
 # Regenerate the full pin list after changing pyproject.toml.
 lock:

@@ -164,11 +164,8 @@ async def outputs(bootstrap: str) -> tuple[int, float, float, int]:
         await consumer.stop()
 
 
-def sessionise(bootstrap: str, folder: Path, expected: int, timeout_s: float) -> tuple[Run, Started]:
-    started_at = time.monotonic()
-    worker = spawn_processor(Settings(), folder / "worker.log", {
-        "FOOTFALL_KAFKA_BOOTSTRAP": bootstrap, "FOOTFALL_STATE_DIR": str(folder / "worker"),
-    })
+def sessionise(bootstrap: str, worker: Started, started_at: float, expected: int, timeout_s: float) -> Run:
+    """Wait until the worker has committed every offset, then read what it wrote."""
     sampler = PeakRss({"worker": worker.pid})
     sampler.start()
     try:
@@ -186,20 +183,21 @@ def sessionise(bootstrap: str, folder: Path, expected: int, timeout_s: float) ->
     events, first, last, session_rows = asyncio.run(outputs(bootstrap))
     if events != expected:
         raise RuntimeError(f"{expected:,} events in but {events:,} sessionised events out; see {worker.log}")
-    span = last - first
-    return Run(0.0, expected / span, wall_s, cpu / wall_s, peak, session_rows), worker
+    return Run(0.0, expected / (last - first), wall_s, cpu / wall_s, peak, session_rows)
 
 
 def one_run(records: list[tuple[bytes, bytes]]) -> Run:
     with private_broker() as broker, tempfile.TemporaryDirectory(prefix="footfall-bench-") as folder:
         asyncio.run(fill(broker.bootstrap, records))
         limit = asyncio.run(bare_consume(broker.bootstrap, len(records)))
-        worker = None
+        started_at = time.monotonic()
+        worker = spawn_processor(Settings(), Path(folder) / "worker.log", {
+            "FOOTFALL_KAFKA_BOOTSTRAP": broker.bootstrap, "FOOTFALL_STATE_DIR": str(Path(folder) / "worker"),
+        })
         try:
-            run, worker = sessionise(broker.bootstrap, Path(folder), len(records), timeout_s=max(300, len(records) / 200))
+            run = sessionise(broker.bootstrap, worker, started_at, len(records), timeout_s=max(300, len(records) / 200))
         finally:
-            if worker is not None:
-                stop(worker)
+            stop(worker)
         run.limit_events_per_s = limit
         return run
 

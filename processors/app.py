@@ -9,6 +9,7 @@ Run a worker with `python -m processors`; start more to spread the partitions.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import replace
@@ -44,6 +45,10 @@ app = faust.App(
     table_standby_replicas=0,
     consumer_auto_offset_reset="earliest",
     broker_session_timeout=settings.processor_session_timeout_s,
+    # Faust's 16 KB default makes the producer wait on the previous batch at every few
+    # records; one larger batch per partition, lingering a few ms, carries a burst at once.
+    producer_max_batch_size=1_000_000,
+    producer_linger_ms=5,
     web_enabled=False,
     web_host="127.0.0.1",
 )
@@ -82,6 +87,14 @@ async def sessionise(stream: faust.StreamT) -> None:
             await sessionised.send(key=key, value=orjson.dumps(record))
         for row in out.sessions:
             await sessions.send(key=key, value=session_record(row))
+
+
+@app.task
+async def quiet_client_logs() -> None:
+    """The worker leaves its clients' loggers at DEBUG: every record they build and drop
+    costs about a tenth of a worker's time per event."""
+    for name in ("aiokafka", "faust", "mode"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @app.timer(interval=settings.idle_check_s)
