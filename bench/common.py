@@ -120,3 +120,20 @@ def percentile(values: Sequence[float], q: float) -> float:
         return math.nan
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+class Runs:
+    """The results of repeated runs of one benchmark, read as medians for the table."""
+
+    def __init__(self, results: Sequence[object]):
+        self.results = list(results)
+
+    def mid(self, attribute: str) -> float:
+        return median([getattr(r, attribute) for r in self.results])
+
+    def figure(self, attribute: str, spec: str) -> str:
+        """The median, followed by every run's figure when there were several."""
+        text = format(self.mid(attribute), spec)
+        if len(self.results) > 1:
+            text += " (runs: " + " · ".join(format(getattr(r, attribute), spec) for r in self.results) + ")"
+        return text

@@ -43,12 +43,12 @@ from typing import Any
 import httpx
 import orjson
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from bench.common import PeakRss, cpu_seconds, median, percentile, private_broker
+from bench.common import PeakRss, Runs, cpu_seconds, percentile, private_broker
 from footfall.demo import generate
+from footfall.kafka_admin import read_records
 from footfall.processes import Started, free_port, stop, wait_until
 from footfall.settings import Settings
 from footfall.stack import http_ok, spawn_collector, spawn_processor, spawn_sink
@@ -299,26 +299,15 @@ def stream(
 # --- where the time went ---------------------------------------------------------------------
 
 
-async def _output_times(bootstrap: str, token: str) -> dict[str, float]:
+def output_times(bootstrap: str, token: str) -> dict[str, float]:
     """When the sessioniser wrote each of the stream's events (its record's CreateTime, in
     epoch seconds), read from footfall.events.sessionised once the run is over."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(SESSIONISED.name, p) for p in range(SESSIONISED.partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        written: dict[str, float] = {}
-        marker = f'"event_id":"{token}-'.encode()
-        while [p for p in partitions if await consumer.position(p) < ends[p]]:
-            for records in (await consumer.getmany(timeout_ms=1000, max_records=10_000)).values():
-                for record in records:
-                    if marker in record.value:
-                        written[orjson.loads(record.value)["event"]["event_id"]] = record.timestamp / 1000
-        return written
-    finally:
-        await consumer.stop()
+    marker = f'"event_id":"{token}-'.encode()
+    return {
+        orjson.loads(record.value)["event"]["event_id"]: record.timestamp / 1000
+        for record in asyncio.run(read_records(bootstrap, SESSIONISED))
+        if marker in record.value
+    }
 
 
 def stages(ledger: Ledger, written: dict[str, float], wall_minus_monotonic: float) -> tuple[list[float], list[float]]:
@@ -400,7 +389,7 @@ def one_run(seconds: float, rate: int, drain_s: float, visitors: int, seed: int,
             ledger, poller, sending_s = stream(traffic, running, "fr" + secrets.token_hex(3), seconds, rate, drain_s)
             cpu = {name: (cpu_seconds(pid) - cpu_before[name]) / sending_s for name, pid in pids.items()}
             peaks = sampler.stop()
-        written = asyncio.run(_output_times(broker.bootstrap, ledger.token))
+        written = output_times(broker.bootstrap, ledger.token)
     if trace is not None:
         write_trace(ledger, trace)
     latencies = freshness_seconds(ledger)
@@ -448,14 +437,8 @@ def main(
         console.print(f"  {result}")
         results.append(result)
 
-    def mid(attribute: str) -> float:
-        return median([getattr(r, attribute) for r in results])
-
-    def figure(attribute: str, spec: str) -> str:
-        text = format(mid(attribute), spec)
-        if runs > 1:
-            text += " (runs: " + " · ".join(format(getattr(r, attribute), spec) for r in results) + ")"
-        return text
+    measured = Runs(results)
+    mid, figure = measured.mid, measured.figure
 
     def pair(first: str, second: str, spec: str) -> str:
         return f"{format(mid(first), spec)} · {format(mid(second), spec)}"

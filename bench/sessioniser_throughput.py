@@ -35,7 +35,7 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
-from bench.common import PeakRss, cpu_seconds, median, private_broker
+from bench.common import PeakRss, Runs, cpu_seconds, private_broker
 from collector.enrich import RequestMeta, normalise
 from collector.parsing import validate_message
 from collector.publisher import partition_for
@@ -217,14 +217,8 @@ def main(
         console.print(f"  {result}")
         results.append(result)
 
-    def mid(attribute: str) -> float:
-        return median([getattr(r, attribute) for r in results])
-
-    def figure(attribute: str, spec: str) -> str:
-        text = format(mid(attribute), spec)
-        if runs > 1:
-            text += " (runs: " + " · ".join(format(getattr(r, attribute), spec) for r in results) + ")"
-        return text
+    measured = Runs(results)
+    mid, figure = measured.mid, measured.figure
 
     limit, rate = mid("limit_events_per_s"), mid("worker_events_per_s")
     table = Table(title=(

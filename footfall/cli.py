@@ -6,9 +6,9 @@ import logging
 import secrets
 import signal
 import sys
-from functools import partial
 import time
 from enum import Enum
+from functools import partial
 from typing import Any
 
 import httpx
@@ -20,8 +20,8 @@ from rich.table import Table
 from footfall import settings as config
 from footfall.demo import DemoResult, run_demo
 from footfall.processes import Started, wait_until
-from footfall.summary import event_count, summarise
 from footfall.stack import Part, Stack, http_ok
+from footfall.summary import event_count, summarise
 from sinks.backend import ClickHouseError, is_read_only
 from sinks.connect import open_backend
 from sinks.migrations import migrate as run_migrations

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from footfall.kafka_admin import read_records
 from schemas.topics import VISITORS_CHANGELOG
 from tests.conftest import new_broker, start_pipeline
 from tests.integration.test_pipeline import wait_for
@@ -25,23 +25,9 @@ session_gap_s = 1
 """
 
 
-async def latest_changelog_values(bootstrap: str) -> dict[bytes, bytes | None]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(VISITORS_CHANGELOG.name, p) for p in range(VISITORS_CHANGELOG.partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        latest: dict[bytes, bytes | None] = {}
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            for _, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
-                latest.update((r.key, r.value) for r in records)
-            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
-        return latest
-    finally:
-        await consumer.stop()
+def latest_changelog_values(bootstrap: str) -> dict[bytes, bytes | None]:
+    records = asyncio.run(read_records(bootstrap, VISITORS_CHANGELOG))
+    return {record.key: record.value for record in records}
 
 
 def test_site_gap_and_idle_visitors(tmp_path: Path) -> None:
@@ -67,7 +53,7 @@ def test_site_gap_and_idle_visitors(tmp_path: Path) -> None:
         # Both visitors go idle; after a gap plus the lateness the timer drops their state,
         # with a tombstone, so that compaction and a restarted worker forget them too.
         def forgotten():
-            latest = asyncio.run(latest_changelog_values(broker.bootstrap))
+            latest = latest_changelog_values(broker.bootstrap)
             return True if latest and all(value is None for value in latest.values()) else latest
 
         time.sleep(3)
