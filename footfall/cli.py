@@ -120,6 +120,8 @@ def demo_and_summary(settings: config.Settings, visitors: int = 200, days: int =
     expected = before + result.sent.accepted
     with console.status("waiting for the pipeline to land every event in ClickHouse …"):
         wait_until(lambda: event_count(query) >= expected, LANDING_TIMEOUT_S, "demo events in ClickHouse")
+    plan = result.plan
+    console.print(f"the demo sent {result.sent.accepted:,} events in {plan.sessions:,} planned sessions")
     console.print("[bold]In ClickHouse now[/bold]")
     for line in summarise(query).lines():
         console.print(f"  {line}")
