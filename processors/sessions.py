@@ -167,8 +167,17 @@ def split_into_sessions(hits: list[Hit], rules: Rules) -> list[list[Hit]]:
     return groups
 
 
-def new_session_id(site_id: str, visitor: str, first_event_id: str) -> str:
-    return str(uuid.uuid5(SESSION_NAMESPACE, f"{site_id}\x1f{visitor}\x1f{first_event_id}"))
+def new_session_id(site_id: str, visitor: str, first_event_id: str, unavailable: set[str] = frozenset()) -> str:
+    """An id derived from the session's first event, so a replay derives the same one; if
+    that id is in use (the event first opened a session that lives on under it), the
+    next derivation is taken."""
+    attempt = 0
+    while True:
+        seed = first_event_id if attempt == 0 else f"{first_event_id}\x1f{attempt}"
+        candidate = str(uuid.uuid5(SESSION_NAMESPACE, f"{site_id}\x1f{visitor}\x1f{seed}"))
+        if candidate not in unavailable:
+            return candidate
+        attempt += 1
 
 
 def figures(state: VisitorState, session: Session, version: int) -> SessionRow:
@@ -217,7 +226,7 @@ def _reassign(state: VisitorState, groups: list[list[Hit]]) -> tuple[list[Sessio
     for group in groups:
         inherited = next((old_of[h.event_id] for h in group if h.event_id in old_of), None)
         if inherited is None or inherited in taken:
-            session_id = new_session_id(state.site_id, state.visitor, group[0].event_id)
+            session_id = new_session_id(state.site_id, state.visitor, group[0].event_id, taken | set(old_versions))
         else:
             session_id = inherited
         taken.add(session_id)

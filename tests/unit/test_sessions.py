@@ -93,6 +93,16 @@ def test_a_late_campaign_event_splits_a_session() -> None:
     assert replay.session_of["e1"] != replay.session_of["e2"] == replay.session_of["e3"] == replay.session_of["e4"]
 
 
+def test_a_split_never_reuses_a_session_id_still_in_use() -> None:
+    """e4 arrives first and opens a session whose id derives from it; a late campaign event
+    then splits e4 off again: its new session must not take that id, kept by e2's part."""
+    replay = Replay()
+    for item in (event(4, 0.4, utm_source="a"), event(2, 0.2, utm_source="a"), event(3, 0.3, utm_source="b")):
+        replay.feed(item)
+    assert len({replay.session_of[e] for e in ("e2", "e3", "e4")}) == 3
+    assert len(replay.live()) == 3
+
+
 def test_replayed_events_do_not_count_twice() -> None:
     replay = Replay()
     items = [event(n, n) for n in range(1, 6)]
