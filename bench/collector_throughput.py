@@ -25,9 +25,8 @@ from pathlib import Path
 import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from bench.common import median, private_broker, producer_perf, tree_rss_bytes
+from bench.common import figures_table, private_broker, producer_perf, repeat, tree_rss_bytes
 from bench.payloads import batch
 from collector.enrich import RequestMeta, normalise
 from collector.parsing import validate_message
@@ -129,22 +128,15 @@ def one_run(seconds: int, workers: int) -> Run:
 
 
 def main(runs: int = 3, seconds: int = 20, workers: int = 2) -> None:
-    results = []
-    for n in range(1, runs + 1):
-        console.print(f"run {n}/{runs} …")
-        result = one_run(seconds, workers)
-        console.print(f"  {result}")
-        results.append(result)
-    limit = median([r.limit_records_per_s for r in results])
-    rate = median([r.events_per_s for r in results])
-    table = Table(title=f"Collector, batches of {BATCH_SIZE}, {workers} workers, broker on the same machine (median of {runs})")
-    for column in ("measure", "figure", "target"):
-        table.add_column(column)
+    measured = repeat(runs, lambda n: one_run(seconds, workers), console)
+    limit = measured.mid("limit_records_per_s")
+    rate = measured.mid("events_per_s")
+    table = figures_table(f"Collector, batches of {BATCH_SIZE}, {workers} workers, broker on the same machine (median of {runs})")
     table.add_row("Kafka ProducerPerformance (limit), records/s", f"{limit:,.0f}", "")
     table.add_row("collector, events/s acknowledged", f"{rate:,.0f}", f"≥ {TARGET_EVENTS_PER_S:,}")
     table.add_row("collector / limit", f"{rate / limit:.0%}", "")
-    table.add_row("p99 latency at 10,000 events/s, ms", f"{median([r.p99_ms_at_half_target for r in results]):.1f}", "≤ 100")
-    table.add_row("collector peak RSS, MB (all processes)", f"{median([r.peak_rss_mb for r in results]):.0f}", "≤ 200")
+    table.add_row("p99 latency at 10,000 events/s, ms", f"{measured.mid('p99_ms_at_half_target'):.1f}", "≤ 100")
+    table.add_row("collector peak RSS, MB (all processes)", f"{measured.mid('peak_rss_mb'):.0f}", "≤ 200")
     console.print(table)
 
 

@@ -8,11 +8,13 @@ import statistics
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
+from rich.console import Console
+from rich.table import Table
 
 from footfall.kafka_broker import Broker, java_command, start_private
 from footfall.settings import Settings
@@ -137,3 +139,22 @@ class Runs:
         if len(self.results) > 1:
             text += " (runs: " + " · ".join(format(getattr(r, attribute), spec) for r in self.results) + ")"
         return text
+
+
+def repeat(runs: int, one_run: Callable[[int], object], console: Console) -> Runs:
+    """Run a benchmark `runs` times (passing the run's number, from 1), printing each run's
+    figures as they come."""
+    results = []
+    for n in range(1, runs + 1):
+        console.print(f"run {n}/{runs} …")
+        result = one_run(n)
+        console.print(f"  {result}")
+        results.append(result)
+    return Runs(results)
+
+
+def figures_table(title: str) -> Table:
+    table = Table(title=title)
+    for column in ("measure", "figure", "target"):
+        table.add_column(column)
+    return table

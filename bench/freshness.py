@@ -44,9 +44,8 @@ import httpx
 import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from bench.common import PeakRss, Runs, cpu_seconds, percentile, private_broker
+from bench.common import PeakRss, cpu_seconds, figures_table, percentile, private_broker, repeat
 from footfall.demo import generate
 from footfall.kafka_admin import read_records
 from footfall.processes import Started, free_port, stop, wait_until
@@ -429,27 +428,21 @@ def main(
     seed: int = typer.Option(1, help="seed of the demo traffic"),
     trace: Path | None = typer.Option(None, help="write each batch's acknowledgement and sightings to this CSV (run n as name-n)"),
 ) -> None:
-    results = []
-    for n in range(1, runs + 1):
-        console.print(f"run {n}/{runs} …")
+    def run(n: int) -> Run:
         trace_file = trace.with_name(f"{trace.stem}-{n}{trace.suffix}") if trace else None
-        result = one_run(seconds, rate, drain, visitors, seed + n - 1, trace_file)
-        console.print(f"  {result}")
-        results.append(result)
+        return one_run(seconds, rate, drain, visitors, seed + n - 1, trace_file)
 
-    measured = Runs(results)
+    measured = repeat(runs, run, console)
     mid, figure = measured.mid, measured.figure
 
     def pair(first: str, second: str, spec: str) -> str:
         return f"{format(mid(first), spec)} · {format(mid(second), spec)}"
 
-    table = Table(title=(
+    table = figures_table((
         f"Freshness, collector ack → visible in ClickHouse: {rate:,} events/s in batches of {BATCH_SIZE} for "
         f"{seconds:.0f} s; 1 collector worker, 1 sessioniser worker, sink batches ≤ {Settings().sink_batch_s} s; "
         f"all on one machine (median of {runs})"
     ))
-    for column in ("measure", "figure", "target"):
-        table.add_column(column)
     table.add_row("events acknowledged", figure("events_acked", ",.0f"), "")
     table.add_row("send rate achieved, events/s", figure("send_rate", ",.0f"), f"{rate:,}")
     table.add_row("freshness p50, s", figure("p50_s", ".2f"), "")

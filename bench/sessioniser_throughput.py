@@ -33,9 +33,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from rich.console import Console
-from rich.table import Table
 
-from bench.common import PeakRss, Runs, cpu_seconds, private_broker
+from bench.common import PeakRss, cpu_seconds, figures_table, private_broker, repeat
 from collector.enrich import RequestMeta, normalise
 from collector.parsing import validate_message
 from collector.publisher import partition_for
@@ -210,23 +209,14 @@ def main(
     console.print(f"building {events:,} normalised events …")
     records = normalised_events(events, seed)
     size = sum(len(value) for _, value in records) / len(records)
-    results = []
-    for n in range(1, runs + 1):
-        console.print(f"run {n}/{runs} …")
-        result = one_run(records)
-        console.print(f"  {result}")
-        results.append(result)
-
-    measured = Runs(results)
+    measured = repeat(runs, lambda n: one_run(records), console)
     mid, figure = measured.mid, measured.figure
 
     limit, rate = mid("limit_events_per_s"), mid("worker_events_per_s")
-    table = Table(title=(
+    table = figures_table((
         f"Sessioniser, one worker, {events:,} demo events ({size:,.0f} bytes each) pre-filled on "
         f"{EVENTS.partitions} partitions, broker on the same machine (median of {runs})"
     ))
-    for column in ("measure", "figure", "target"):
-        table.add_column(column)
     table.add_row("bare aiokafka consume + orjson.loads (limit), events/s", figure("limit_events_per_s", ",.0f"), "")
     table.add_row("sessioniser worker, events/s", figure("worker_events_per_s", ",.0f"), f"≥ {TARGET_EVENTS_PER_S:,}")
     table.add_row("worker / limit", f"{rate / limit:.1%}", "")
