@@ -36,6 +36,7 @@ from collector.parsing import (
     validate_messages,
     write_key_from,
 )
+from collector.privacy import declines_tracking
 from collector.publisher import KafkaUnavailable, Publisher, Record
 from footfall.settings import Settings, Site, load
 from schemas import topics
@@ -97,6 +98,10 @@ class Ingest:
             if origin and not site.allows_origin(origin):
                 raise RequestError(403, "origin_not_allowed", f"site {site.id!r} does not accept requests from {origin}")
             raws = raw_messages(endpoint, payload)
+            if site.respect_dnt and declines_tracking(request.headers):
+                metrics.EVENTS_REJECTED.labels(site.id, "do_not_track").inc(len(raws))
+                body = {"success": True, "accepted": 0, "ignored": len(raws), "reason": "do_not_track"}
+                return json_response(body, 200, self.cors(origin, site))
             meta = RequestMeta(
                 site_id=site.id,
                 received_at=received_at,

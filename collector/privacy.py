@@ -1,9 +1,20 @@
-"""Client IP anonymisation, applied before an address is kept anywhere."""
+"""Privacy at the edge: a browser's request not to be tracked, and IP anonymisation,
+applied before an address is kept anywhere."""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from functools import lru_cache
+
+
+def declines_tracking(headers: Mapping[str, str]) -> bool:
+    """Whether the browser sent Do Not Track (`DNT: 1`) or Global Privacy Control (`Sec-GPC: 1`).
+
+    footfall.js checks the same signals before sending anything; this holds the line for any
+    other SDK that runs in a browser.
+    """
+    return headers.get("dnt", "").strip() == "1" or headers.get("sec-gpc", "").strip() == "1"
 
 
 def _dotted_quad(raw: str) -> list[str] | None:

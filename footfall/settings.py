@@ -45,6 +45,8 @@ class Site(BaseModel):
     allowed_origins: list[str] = Field(default_factory=list)
     # This site's inactivity that ends a session, when it differs from session_gap_s.
     session_gap_s: float | None = Field(default=None, gt=0)
+    # Whether browsers that send Do Not Track or Global Privacy Control are left untracked.
+    respect_dnt: bool = True
 
     def allows_origin(self, origin: str) -> bool:
         return any(fnmatch.fnmatchcase(origin, pattern) for pattern in self.allowed_origins)
