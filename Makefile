@@ -1,14 +1,17 @@
 # Two commands for a fresh machine: `make run` and `make test`. Each sets up what it needs,
-# idempotently: Debian packages, the virtualenv with pinned packages, the Kafka jars.
+# idempotently: Debian packages, the virtualenv with pinned packages, the Kafka jars, the
+# tracking script's npm packages and its build.
 
 VENV := .venv
 PY := $(VENV)/bin/python
 KAFKA_LIBS := .cache/kafka/libs
-DEBIAN_PACKAGES := openjdk-17-jre-headless maven hey clickhouse-server
+TRACKER := collector/tracker
+TRACKER_BUILT := $(TRACKER)/dist/footfall.js
+DEBIAN_PACKAGES := openjdk-17-jre-headless maven hey clickhouse-server chromium
 
 .PHONY: setup system-packages run test test-unit bench lock
 
-setup: system-packages $(VENV)/.installed $(KAFKA_LIBS)/.complete
+setup: system-packages $(VENV)/.installed $(KAFKA_LIBS)/.complete $(TRACKER_BUILT)
 
 system-packages:
 	@missing=""; for pkg in $(DEBIAN_PACKAGES); do \
@@ -27,6 +30,15 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 $(KAFKA_LIBS)/.complete: deploy/kafka/pom.xml
 	mvn -q -B -f deploy/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(KAFKA_LIBS)
 	touch $@
+
+# The tracking script: exact npm versions from package-lock.json, then the minified build,
+# which prints its gzipped size and fails above 3 KB.
+$(TRACKER)/node_modules/.installed: $(TRACKER)/package.json $(TRACKER)/package-lock.json
+	cd $(TRACKER) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+$(TRACKER_BUILT): $(TRACKER)/node_modules/.installed $(TRACKER)/build.mjs $(wildcard $(TRACKER)/src/*.js)
+	cd $(TRACKER) && node build.mjs
 
 run: setup
 	$(VENV)/bin/footfall up --demo

@@ -38,6 +38,7 @@ from collector.parsing import (
 )
 from collector.privacy import declines_tracking
 from collector.publisher import KafkaUnavailable, Publisher, Record
+from collector.script import script_endpoint
 from footfall.settings import Settings, Site, load
 from schemas import topics
 from schemas.event import InvalidMessage
@@ -217,6 +218,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> Starle
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/footfall.js", script_endpoint(), methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 
