@@ -32,8 +32,8 @@ const uuid = () =>
     (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16),
   );
 
-// A text/plain body is a simple request (no CORS preflight); the write key travels in the
-// body, as keepalive requests cannot carry credentials.
+// A text/plain body makes a simple request: no CORS preflight, which a closing page may not
+// live to finish. An Authorization header would need one, so the write key is in the body.
 const queue = delivery((batch) =>
   fetch(endpoint, {
     method: 'POST',
