@@ -81,9 +81,29 @@ def landed(pipeline: Pipeline, anonymous_id: str, expected: int) -> list[dict]:
     return rows
 
 
+def of_type(rows: list[dict], kind: str) -> list[dict]:
+    return [row for row in rows if row["type"] == kind]
+
+
+def answered_2xx(batch: dict) -> bool:
+    return isinstance(batch["outcome"], int) and batch["outcome"] < 300
+
+
 def acknowledged(batches: list[dict]) -> Counter[str]:
     """How many times each messageId was in a batch the collector answered with 2xx."""
-    return Counter(m["messageId"] for b in batches if isinstance(b["outcome"], int) and b["outcome"] < 300 for m in b["messages"])
+    return Counter(m["messageId"] for batch in batches if answered_2xx(batch) for m in batch["messages"])
+
+
+def sent_after_acknowledged(batches: list[dict]) -> set[str]:
+    """messageIds that went out again in a later batch once one had been acknowledged."""
+    done: set[str] = set()
+    again: set[str] = set()
+    for batch in batches:
+        ids = {m["messageId"] for m in batch["messages"]}
+        again |= ids & done
+        if answered_2xx(batch):
+            done |= ids
+    return again
 
 
 def test_a_visit_lands_exactly_once_with_its_fields(pipeline: Pipeline, page_url: str) -> None:
@@ -99,6 +119,8 @@ def test_a_visit_lands_exactly_once_with_its_fields(pipeline: Pipeline, page_url
     assert [row["name"] for row in rows if row["event_id"] in unseen] == ["Page Engaged"]
     assert set(acks.values()) == {1}
     assert len(acks) == 19
+    assert sent_after_acknowledged(seen["batches"]) == set()
+    assert any(not answered_2xx(batch) for batch in seen["batches"])
     assert {"Outage Event", "Element Clicked", "Page Engaged", "page", "Queued Early"} <= set(seen["keptDuringOutage"])
 
     names = Counter((row["type"], row["name"]) for row in rows)
@@ -112,10 +134,9 @@ def test_a_visit_lands_exactly_once_with_its_fields(pipeline: Pipeline, page_url
         ("track", "Queued Early"): 2,
         ("track", "Outage Event"): 1,
     }
-    by_type = lambda kind: [row for row in rows if row["type"] == kind]  # noqa: E731
 
     width, height = seen["pageSize"]
-    clicks = sorted((r["x"], r["y"], r["selector"], r["text"], r["page_width"], r["page_height"]) for r in by_type("click"))
+    clicks = sorted((r["x"], r["y"], r["selector"], r["text"], r["page_width"], r["page_height"]) for r in of_type(rows, "click"))
     first, second, email, outage = seen["clicks"]
     assert clicks == sorted(
         [
@@ -125,12 +146,12 @@ def test_a_visit_lands_exactly_once_with_its_fields(pipeline: Pipeline, page_url
             (outage["x"], outage["y"], "#buy", "Buy now", width, height),
         ]
     )
-    [scroll] = by_type("scroll")
+    [scroll] = of_type(rows, "scroll")
     assert (scroll["scroll_pct"], scroll["page_height"]) == (100.0, height)
-    [purchase] = by_type("purchase")
+    [purchase] = of_type(rows, "purchase")
     assert (purchase["revenue"], purchase["currency"], purchase["order_id"]) == (59.5, "EUR", seen["order"]["order_id"])
 
-    views = sorted((r["path"], r["utm_source"], "tab=annual" in r["url"]) for r in by_type("page_view"))
+    views = sorted((r["path"], r["utm_source"], "tab=annual" in r["url"]) for r in of_type(rows, "page_view"))
     assert views == [("/", "news", False)] * 3 + [("/pricing", "", False), ("/pricing", "", True)]
     engaged = sorted(json.loads(r["properties"])["engaged_ms"] for r in rows if r["name"] == "Page Engaged")
     assert engaged == [1000, 2000, 3000, 3000, 6000]
