@@ -8,7 +8,10 @@ each run then starts fresh on a private broker:
   1. footfall.events is filled with the N events;
   2. a bare aiokafka consumer (no group) reads all N and decodes each with orjson (the
      limit: what any Python consumer of this topic pays before doing any work);
-  3. one sessioniser worker (`python -m processors`, a fresh state folder) is started and
+  3. a Faust worker with the sessioniser's settings whose agent only counts the batches it
+     takes (bench/empty_agent.py): the framework's own ceiling, from its first batch to its
+     last;
+  4. one sessioniser worker (`python -m processors`, a fresh state folder) is started and
      left to sessionise them all; done when its group has committed every offset.
      Its rate is N over the span between its first and its last output record (their
      Kafka timestamps), so the worker's start-up and the commit interval are not counted;
@@ -21,6 +24,7 @@ each run then starts fresh on a private broker:
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -37,11 +41,11 @@ from rich.console import Console
 from bench.common import PeakRss, cpu_seconds, figures_table, private_broker, repeat
 from collector.enrich import RequestMeta, normalise
 from collector.parsing import validate_message
-from collector.publisher import partition_for
 from footfall.demo import generate
-from footfall.processes import Started, stop
+from footfall.processes import Started, stop, wait_until
+from footfall.publishing import partition_for
 from footfall.settings import Settings
-from footfall.stack import spawn_processor
+from footfall.stack import spawn_module, spawn_processor
 from schemas.topics import EVENTS, SESSIONISED, SESSIONS
 
 GROUP = "footfall-sessioniser"  # the Faust app's id
@@ -53,6 +57,7 @@ console = Console()
 @dataclass
 class Run:
     limit_events_per_s: float
+    empty_agent_events_per_s: float
     worker_events_per_s: float
     worker_wall_s: float  # from spawning the worker to every offset committed
     worker_cpu: float  # share of one core while it sessionised
@@ -182,13 +187,31 @@ def sessionise(bootstrap: str, worker: Started, started_at: float, expected: int
     events, first, last, session_rows = asyncio.run(outputs(bootstrap))
     if events != expected:
         raise RuntimeError(f"{expected:,} events in but {events:,} sessionised events out; see {worker.log}")
-    return Run(0.0, expected / (last - first), wall_s, cpu / wall_s, peak, session_rows)
+    return Run(0.0, 0.0, expected / (last - first), wall_s, cpu / wall_s, peak, session_rows)
+
+
+def empty_agent(bootstrap: str, expected: int, folder: Path) -> float:
+    """Events/s of a Faust worker that only counts what it takes (bench/empty_agent.py)."""
+    log = folder / "empty-agent.log"
+    worker = spawn_module("empty agent", "bench.empty_agent", log, f"kafka://{bootstrap}", {
+        "FOOTFALL_KAFKA_BOOTSTRAP": bootstrap, "FOOTFALL_STATE_DIR": str(folder / "empty-agent"),
+        "FOOTFALL_BENCH_EXPECTED": str(expected),
+    })
+    try:
+        wait_until(lambda: not worker.alive(), timeout_s=max(300, expected / 200), what="the empty agent to finish")
+    finally:
+        stop(worker)
+    found = re.search(r"consumed (\d+) events in ([\d.]+) s", log.read_text())
+    if found is None:
+        raise RuntimeError(f"the empty agent did not report; see {log}")
+    return int(found[1]) / float(found[2])
 
 
 def one_run(records: list[tuple[bytes, bytes]]) -> Run:
     with private_broker() as broker, tempfile.TemporaryDirectory(prefix="footfall-bench-") as folder:
         asyncio.run(fill(broker.bootstrap, records))
         limit = asyncio.run(bare_consume(broker.bootstrap, len(records)))
+        ceiling = empty_agent(broker.bootstrap, len(records), Path(folder))
         started_at = time.monotonic()
         worker = spawn_processor(Settings(), Path(folder) / "worker.log", {
             "FOOTFALL_KAFKA_BOOTSTRAP": broker.bootstrap, "FOOTFALL_STATE_DIR": str(Path(folder) / "worker"),
@@ -197,7 +220,7 @@ def one_run(records: list[tuple[bytes, bytes]]) -> Run:
             run = sessionise(broker.bootstrap, worker, started_at, len(records), timeout_s=max(300, len(records) / 200))
         finally:
             stop(worker)
-        run.limit_events_per_s = limit
+        run.limit_events_per_s, run.empty_agent_events_per_s = limit, ceiling
         return run
 
 
@@ -218,8 +241,11 @@ def main(
         f"{EVENTS.partitions} partitions, broker on the same machine (median of {runs})"
     ))
     table.add_row("bare aiokafka consume + orjson.loads (limit), events/s", figure("limit_events_per_s", ",.0f"), "")
+    table.add_row("Faust worker whose agent only counts (framework ceiling), events/s",
+                  figure("empty_agent_events_per_s", ",.0f"), "")
     table.add_row("sessioniser worker, events/s", figure("worker_events_per_s", ",.0f"), f"≥ {TARGET_EVENTS_PER_S:,}")
-    table.add_row("worker / limit", f"{rate / limit:.1%}", "")
+    table.add_row("worker / limit · worker / framework ceiling",
+                  f"{rate / limit:.1%} · {rate / mid('empty_agent_events_per_s'):.0%}", "")
     table.add_row("worker, start to all committed, s", figure("worker_wall_s", ".1f"), "")
     table.add_row("worker CPU over that time, share of one core", figure("worker_cpu", ".0%"), "")
     table.add_row("worker peak RSS, MB", figure("worker_peak_mb", ",.0f"), f"≤ {TARGET_WORKER_MB:,}")

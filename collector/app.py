@@ -37,8 +37,8 @@ from collector.parsing import (
     write_key_from,
 )
 from collector.privacy import declines_tracking
-from collector.publisher import KafkaUnavailable, Publisher, Record
 from collector.script import script_endpoint
+from footfall.publishing import KafkaUnavailable, Publisher, Record
 from footfall.settings import Settings, Site, load
 from schemas import topics
 from schemas.event import InvalidMessage

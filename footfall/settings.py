@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     idle_check_s: float = 60
     # How soon a worker that died without leaving is replaced in the consumer group.
     processor_session_timeout_s: float = 30
+    # A worker takes events in batches of up to this many, or what arrived within this
+    # many seconds: larger batches cost less per event, the wait adds to freshness.
+    processor_batch_events: int = 5000
+    processor_batch_s: float = 0.1
 
     # A ClickHouse server (clickhouse://user:password@host:9000/default); unset, the
     # embedded engine is used, its data in the state folder.

@@ -1,29 +1,32 @@
 """The Faust app: the sessioniser agent and the timer that forgets idle visitors.
 
-The agent is thin: it decodes, calls processors.sessions.apply, stores the visitor's new
-state in a Faust table (backed by a changelog topic, so a restarted worker resumes where
-it was) and publishes the results. The sink, not this process, writes to ClickHouse.
+The agent is thin: it takes events in batches, hands them to processors.batch (pure),
+keeps each changed visitor's state in a Faust table (backed by a changelog topic, so a
+restarted worker resumes where it was) and publishes the results. Offsets of a batch are
+acknowledged only after all its records are acknowledged by Kafka, and Faust commits only
+after flushing the changelog. The sink, not this process, writes to ClickHouse.
 
 Run a worker with `python -m processors`; start more to spread the partitions.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
 import time
 from dataclasses import replace
-from datetime import datetime
 
 import faust
-import orjson
 
-from collector.publisher import partition_for
+from footfall.publishing import KafkaUnavailable, Publisher, Record, partition_for
 from footfall.settings import load
-from processors import codec
-from processors.sessions import Rules, SessionRow, VisitorState, apply
+from processors.batch import sessionise_batch
+from processors.codec import CODEC_NAME
+from processors.faust_app import new_app, quiet_client_logs
+from processors.sessions import Rules
 from schemas.topics import EVENTS, SESSIONISED, SESSIONISER_APP_ID, SESSIONS, VISITORS_TABLE
 
+log = logging.getLogger("footfall.sessioniser")
 settings = load()
 DEFAULT_RULES = Rules(gap_ms=int(settings.session_gap_s * 1000), lateness_ms=int(settings.allowed_lateness_s * 1000))
 RULES_BY_SITE = {
@@ -31,70 +34,58 @@ RULES_BY_SITE = {
     for site in settings.sites
     if site.session_gap_s is not None
 }
-DATA_DIR = settings.state_dir / "processors" / str(os.getpid())
-DATA_DIR.mkdir(parents=True, exist_ok=True)
-
-app = faust.App(
-    SESSIONISER_APP_ID,
-    broker=f"kafka://{settings.kafka_bootstrap}",
-    store="memory://",
-    datadir=str(DATA_DIR),
-    topic_partitions=EVENTS.partitions,
-    # Each visitor's state lives with the partition that owns it; a standby copy on another
-    # worker would be touched by that worker's timer too.
-    table_standby_replicas=0,
-    consumer_auto_offset_reset="earliest",
-    broker_session_timeout=settings.processor_session_timeout_s,
-    # Faust's 16 KB default makes the producer wait on the previous batch at every few
-    # records; one larger batch per partition, lingering a few ms, carries a burst at once.
-    producer_max_batch_size=1_000_000,
-    producer_linger_ms=5,
-    web_enabled=False,
-    web_host="127.0.0.1",
-)
+app = new_app(SESSIONISER_APP_ID, settings)
 
 events = app.topic(EVENTS.name, key_serializer="raw", value_serializer="raw", partitions=EVENTS.partitions)
-sessionised = app.topic(SESSIONISED.name, key_serializer="raw", value_serializer="raw", partitions=SESSIONISED.partitions)
-sessions = app.topic(SESSIONS.name, key_serializer="raw", value_serializer="raw", partitions=SESSIONS.partitions)
-# Keys are the events' own Kafka keys (bytes, so raw in the changelog); values are plain
-# JSON (processors.codec).
+# Keys are the events' own Kafka keys (bytes, so raw in the changelog); values are
+# VisitorState objects, which only the changelog sees encoded (processors.codec).
 visitors = app.Table(VISITORS_TABLE, key_type=bytes, partitions=EVENTS.partitions)
+visitors.value_serializer = CODEC_NAME
 # When each visitor was last seen, by this worker's clock, for the idle timer.
 last_seen: dict[bytes, float] = {}
 
 
-def event_ms(event: dict) -> int:
-    return int(datetime.fromisoformat(event["ts"]).timestamp() * 1000)
+def rules_for(site_id: str) -> Rules:
+    return RULES_BY_SITE.get(site_id, DEFAULT_RULES)
 
 
-def session_record(row: SessionRow) -> bytes:
-    return orjson.dumps(row.__dict__)
+async def publish_until_stored(publisher: Publisher, records: list[Record]) -> None:
+    """The batch is acknowledged only after this returns; while Kafka is away, keep trying
+    (records sent twice are collapsed downstream by event id and version)."""
+    delay = 0.5
+    while True:
+        try:
+            return await publisher.publish(records)
+        except KafkaUnavailable as exc:
+            log.warning("publishing %d records failed, retrying in %.1fs: %s", len(records), delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 @app.agent(events)
 async def sessionise(stream: faust.StreamT) -> None:
-    async for key, value in stream.items():
-        event = orjson.loads(value)
-        stored = visitors.get(key)
-        state = codec.load(stored) if stored else VisitorState(event["site_id"], key.decode().partition(":")[2])
-        state, out = apply(state, event, event_ms(event), RULES_BY_SITE.get(event["site_id"], DEFAULT_RULES))
-        if not out.duplicate:
-            visitors[key] = codec.dump(state)
-        last_seen[key] = time.monotonic()
-        await sessionised.send(key=key, value=orjson.dumps({"kind": "event", "event": {**event, "session_id": out.session_id}}))
-        for moved in out.moved:
-            record = {"kind": "moved", "site_id": event["site_id"], "event_ids": moved.event_ids, "session_id": moved.session_id}
-            await sessionised.send(key=key, value=orjson.dumps(record))
-        for row in out.sessions:
-            await sessions.send(key=key, value=session_record(row))
+    # Outputs go through a producer of our own, awaited per batch: Faust's send costs more
+    # per record than the sessionisation itself.
+    publisher = Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, client_id="footfall-sessioniser")
+    await publisher.start()
+    try:
+        async for batch in stream.take_events(settings.processor_batch_events, within=settings.processor_batch_s):
+            partition_of = {event.key: event.message.partition for event in batch}
+            result = sessionise_batch(((event.key, event.value) for event in batch), visitors.data.get, rules_for)
+            for key, state in result.states.items():
+                visitors.data[key] = state
+                visitors.send_changelog(partition_of[key], key, state)
+            last_seen.update(dict.fromkeys(partition_of, time.monotonic()))
+            records = [Record(SESSIONISED.name, key, value) for key, value in result.sessionised]
+            records += [Record(SESSIONS.name, key, value) for key, value in result.sessions.values()]
+            await publish_until_stored(publisher, records)
+    finally:
+        await publisher.stop()
 
 
 @app.task
-async def quiet_client_logs() -> None:
-    """The worker leaves its clients' loggers at DEBUG: every record they build and drop
-    costs about a tenth of a worker's time per event."""
-    for name in ("aiokafka", "faust", "mode"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+async def quiet_logs() -> None:
+    quiet_client_logs()
 
 
 @app.timer(interval=settings.idle_check_s)

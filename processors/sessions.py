@@ -72,13 +72,16 @@ class VisitorState:
     # row written later always has a higher version, whatever happened in between.
     seq: int = 0
     watermark_ms: int = 0
-    # (event_id, session_id) of the latest events placed, newest last: a replay after a
-    # crash re-delivers recent events, which must not count twice even once their session
-    # has been closed and forgotten.
-    recent: list[tuple[str, str]] = field(default_factory=list)
+    # event_id -> session_id of every hit in `sessions`: a retried or replayed event is
+    # known by its id alone (an SDK's retry may carry a slightly different time).
+    placed: dict[str, str] = field(default_factory=dict)
+    # The same for events of sessions already forgotten, newest last and bounded: a replay
+    # after a crash re-delivers recent events, which must not count twice even once their
+    # session has left the state.
+    forgotten: dict[str, str] = field(default_factory=dict)
 
 
-RECENT_LIMIT = 512
+FORGOTTEN_LIMIT = 512
 
 
 @dataclass(frozen=True)
@@ -215,51 +218,66 @@ def figures(state: VisitorState, session: Session, version: int) -> SessionRow:
     )
 
 
-def _reassign(state: VisitorState, groups: list[list[Hit]]) -> tuple[list[Session], dict[str, str], set[str]]:
+def _reassign(state: VisitorState, groups: list[list[Hit]]) -> tuple[list[Session], set[str]]:
     """Give each new group a session id: the id of the old session holding its earliest
     already-placed hit, unless an earlier group took it; otherwise a fresh id derived from
-    its first event. Returns the sessions, each hit's old session, and the ids dropped."""
-    old_of: dict[str, str] = {h.event_id: s.session_id for s in state.sessions for h in s.hits}
+    its first event. Returns the sessions and the ids dropped."""
     old_versions = {s.session_id: s.version for s in state.sessions}
     taken: set[str] = set()
     sessions: list[Session] = []
     for group in groups:
-        inherited = next((old_of[h.event_id] for h in group if h.event_id in old_of), None)
+        inherited = next((state.placed[h.event_id] for h in group if h.event_id in state.placed), None)
         if inherited is None or inherited in taken:
             session_id = new_session_id(state.site_id, state.visitor, group[0].event_id, taken | set(old_versions))
         else:
             session_id = inherited
         taken.add(session_id)
         sessions.append(Session(session_id, group, old_versions.get(session_id, 0)))
-    dropped = set(old_versions) - taken
-    return sessions, old_of, dropped
+    return sessions, set(old_versions) - taken
 
 
-def current_session_of(state: VisitorState, event_id: str) -> str | None:
-    """The session an already-placed event is in now, or None for an event not seen."""
-    for session in state.sessions:
-        if any(h.event_id == event_id for h in session.hits):
-            return session.session_id
-    return next((session_id for seen, session_id in reversed(state.recent) if seen == event_id), None)
+def placed_in(sessions: list[Session]) -> dict[str, str]:
+    return {h.event_id: s.session_id for s in sessions for h in s.hits}
 
 
-def apply(state: VisitorState, event: dict[str, Any], ts_ms: int, rules: Rules) -> tuple[VisitorState, Outputs]:
-    """Place one event; return the new state and what changed."""
-    placed = current_session_of(state, event["event_id"])
-    if placed is not None:
-        return state, Outputs(placed, duplicate=True)
+@dataclass(frozen=True)
+class Placement:
+    """What placing one new hit changed: the visitor's sessions afterwards, the rows and
+    moves to publish, and the last version used."""
 
-    state = replace(
-        state,
-        anonymous_id=state.anonymous_id or event.get("anonymous_id"),
-        user_id=event.get("user_id") or state.user_id,
-        watermark_ms=max(state.watermark_ms, ts_ms),
+    sessions: list[Session]
+    placed: dict[str, str]
+    rows: list[SessionRow]
+    moved: list[Moved]
+    seq: int
+
+
+def _extends_or_opens(state: VisitorState, hit: Hit, rules: Rules) -> Placement:
+    """The common case, a hit later than every retained one: it joins the latest session or
+    opens a new one, and nothing else changes. Gives what re-splitting would, in O(1)."""
+    seq = state.seq + 1
+    latest = state.sessions[-1] if state.sessions else None
+    opens = (
+        latest is None
+        or hit.ts_ms - latest.end_ms >= rules.gap_ms
+        or (hit.campaign is not None and hit.campaign != latest.hits[0].campaign)
     )
-    hit = hit_from_event(event, ts_ms)
-    retained = [h for s in state.sessions for h in s.hits]
-    groups = split_into_sessions([*retained, hit], rules)
-    sessions, old_of, dropped = _reassign(state, groups)
+    if opens:
+        taken = {s.session_id for s in state.sessions}
+        session = Session(new_session_id(state.site_id, state.visitor, hit.event_id, taken), [hit], seq)
+        sessions = [*state.sessions, session]
+    else:
+        session = Session(latest.session_id, [*latest.hits, hit], seq)
+        sessions = [*state.sessions[:-1], session]
+    placed = {**state.placed, hit.event_id: session.session_id}
+    return Placement(sessions, placed, [figures(state, session, seq)], [], seq)
 
+
+def _resplit(state: VisitorState, hit: Hit, rules: Rules) -> Placement:
+    """A late hit: cut all retained hits into sessions again and publish every session that
+    changed, every event that moved and every session that ceased to exist."""
+    groups = split_into_sessions([*(h for s in state.sessions for h in s.hits), hit], rules)
+    sessions, dropped = _reassign(state, groups)
     previous = {s.session_id: s for s in state.sessions}
     seq = state.seq
     rows: list[SessionRow] = []
@@ -270,16 +288,45 @@ def apply(state: VisitorState, event: dict[str, Any], ts_ms: int, rules: Rules) 
             seq += 1
             session.version = seq
             rows.append(figures(state, session, seq))
-        moved_ids = tuple(h.event_id for h in session.hits if h.event_id in old_of and old_of[h.event_id] != session.session_id)
+        moved_ids = tuple(
+            h.event_id for h in session.hits if state.placed.get(h.event_id, session.session_id) != session.session_id
+        )
         if moved_ids:
             moved.append(Moved(moved_ids, session.session_id))
     for session_id in sorted(dropped):
         seq += 1
-        gone = previous[session_id]
-        rows.append(replace(figures(state, gone, seq), is_deleted=True))
+        rows.append(replace(figures(state, previous[session_id], seq), is_deleted=True))
+    return Placement(sessions, placed_in(sessions), rows, moved, seq)
 
-    home = next(s.session_id for s in sessions if hit in s.hits)
-    retained_sessions = [s for s in sessions if state.watermark_ms - s.end_ms < rules.gap_ms + rules.lateness_ms]
-    recent = [*state.recent, (hit.event_id, home)][-RECENT_LIMIT:]
-    new_state = replace(state, sessions=retained_sessions, seq=seq, recent=recent)
-    return new_state, Outputs(home, duplicate=False, sessions=tuple(rows), moved=tuple(moved))
+
+def _retain(state: VisitorState, placement: Placement, rules: Rules) -> VisitorState:
+    """The state after a placement: sessions too old to change any more are forgotten, their
+    events remembered by id only, within a bound."""
+    horizon = state.watermark_ms - rules.gap_ms - rules.lateness_ms
+    kept = [s for s in placement.sessions if s.end_ms > horizon]
+    placed, forgotten = placement.placed, state.forgotten
+    if len(kept) < len(placement.sessions):
+        gone = placed_in([s for s in placement.sessions if s.end_ms <= horizon])
+        placed = placed_in(kept)
+        forgotten = dict(list({**forgotten, **gone}.items())[-FORGOTTEN_LIMIT:])
+    return replace(state, sessions=kept, seq=placement.seq, placed=placed, forgotten=forgotten)
+
+
+def apply(state: VisitorState, event: dict[str, Any], ts_ms: int, rules: Rules) -> tuple[VisitorState, Outputs]:
+    """Place one event; return the new state and what changed."""
+    event_id = event["event_id"]
+    seen = state.placed.get(event_id) or state.forgotten.get(event_id)
+    if seen is not None:
+        return state, Outputs(seen, duplicate=True)
+
+    state = replace(
+        state,
+        anonymous_id=state.anonymous_id or event.get("anonymous_id"),
+        user_id=event.get("user_id") or state.user_id,
+        watermark_ms=max(state.watermark_ms, ts_ms),
+    )
+    hit = hit_from_event(event, ts_ms)
+    in_order = not state.sessions or hit > state.sessions[-1].hits[-1]
+    placement = (_extends_or_opens if in_order else _resplit)(state, hit, rules)
+    home = placement.placed[event_id]
+    return _retain(state, placement, rules), Outputs(home, False, tuple(placement.rows), tuple(placement.moved))

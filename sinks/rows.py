@@ -24,20 +24,28 @@ EVENT_NUMBER_COLUMNS = ("x", "y", "page_width", "page_height", "scroll_pct", "re
 FIRST_VERSION = 1
 
 
-def clickhouse_time(moment: str | int) -> str:
-    """ISO 8601 text or epoch milliseconds, as DateTime64(3) text in UTC."""
+def moment_of(moment: str | int) -> datetime:
+    """ISO 8601 text or epoch milliseconds, in UTC."""
     if isinstance(moment, int):
-        parsed = datetime.fromtimestamp(moment / 1000, UTC)
-    else:
-        parsed = datetime.fromisoformat(moment).astimezone(UTC)
-    return parsed.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        return datetime.fromtimestamp(moment / 1000, UTC)
+    return datetime.fromisoformat(moment).astimezone(UTC)
 
 
-def event_row(event: dict[str, Any]) -> dict[str, Any]:
+def clickhouse_text(moment: datetime) -> str:
+    """DateTime64(3) text."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def clickhouse_time(moment: str | int) -> str:
+    return clickhouse_text(moment_of(moment))
+
+
+def event_row(event: dict[str, Any], received_at: datetime) -> dict[str, Any]:
+    """`received_at` is the event's own, parsed once by the caller, who needs it too."""
     row: dict[str, Any] = {column: event.get(column) or "" for column in EVENT_STRING_COLUMNS}
     row.update({column: event.get(column) for column in EVENT_NUMBER_COLUMNS})
     row["ts"] = clickhouse_time(event["ts"])
-    row["received_at"] = clickhouse_time(event["received_at"])
+    row["received_at"] = clickhouse_text(received_at)
     row["properties"] = orjson.dumps(event.get("properties") or {}).decode()
     row["version"] = FIRST_VERSION
     return row
@@ -76,8 +84,8 @@ class Batch:
     moves: list[str] = field(default_factory=list)
     sessions: list[dict[str, Any]] = field(default_factory=list)
     invalid: list[dict[str, Any]] = field(default_factory=list)
-    # The collector's receive time of each event, for the freshness measure.
-    received_at: list[str] = field(default_factory=list)
+    # The collector's receive time of each event (epoch seconds), for the freshness measure.
+    received_at: list[float] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.events) + len(self.moves) + len(self.sessions) + len(self.invalid)
@@ -86,9 +94,9 @@ class Batch:
         record = orjson.loads(value)
         if topic == SESSIONISED.name:
             if record["kind"] == "event":
-                row = event_row(record["event"])
-                self.events.append(row)
-                self.received_at.append(row["received_at"])
+                received_at = moment_of(record["event"]["received_at"])
+                self.events.append(event_row(record["event"], received_at))
+                self.received_at.append(received_at.timestamp())
             else:
                 self.moves.append(move_statement(record["site_id"], record["event_ids"], record["session_id"]))
         elif topic == SESSIONS.name:

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from collector.app import create_app
 from collector.privacy import declines_tracking
-from collector.publisher import Record
+from footfall.publishing import Record
 from footfall.settings import DEMO_SITE, Settings
 from schemas import topics
 

@@ -5,9 +5,9 @@ from aiokafka.partitioner import DefaultPartitioner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collector.publisher import partition_for
 from footfall.kafka_broker import BrokerConfig, cluster_id, server_properties
 from footfall.processes import Registry, Started, stop
+from footfall.publishing import partition_for
 
 
 def test_a_recycled_pid_is_not_stopped(tmp_path: Path) -> None:

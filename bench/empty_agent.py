@@ -1,0 +1,49 @@
+"""A Faust worker whose agent only counts: the framework's own ceiling for the
+sessioniser benchmark, under the sessioniser's settings (processors.faust_app).
+
+It takes events in the same batches as the sessioniser and, once it has seen
+FOOTFALL_BENCH_EXPECTED of them, logs `consumed N events in S s` (from its first batch)
+and exits.
+
+    python -m bench.empty_agent   (started by bench.sessioniser_throughput)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+
+import faust
+
+from footfall.settings import load
+from processors.faust_app import new_app, quiet_client_logs
+from schemas.topics import EVENTS
+
+settings = load()
+EXPECTED = int(os.environ.get("FOOTFALL_BENCH_EXPECTED", "0"))
+app = new_app("footfall-bench-empty-agent", settings)
+events = app.topic(EVENTS.name, key_serializer="raw", value_serializer="raw", partitions=EVENTS.partitions)
+log = logging.getLogger("footfall.bench")
+
+
+@app.agent(events)
+async def count(stream: faust.StreamT) -> None:
+    seen, first = 0, 0.0
+    async for batch in stream.take_events(settings.processor_batch_events, within=settings.processor_batch_s):
+        first = first or time.perf_counter()
+        seen += len(batch)
+        if seen >= EXPECTED:
+            log.warning("consumed %d events in %.3f s", seen, time.perf_counter() - first)
+            os._exit(0)
+
+
+@app.task
+async def quiet_logs() -> None:
+    quiet_client_logs()
+
+
+if __name__ == "__main__":
+    sys.argv = [sys.argv[0], "worker", "--loglevel", "warn", "--without-web"]
+    app.main()
