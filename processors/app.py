@@ -72,13 +72,17 @@ async def sessionise(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(settings.processor_batch_events, within=settings.processor_batch_s):
             partition_of = {event.key: event.message.partition for event in batch}
             result = sessionise_batch(((event.key, event.value) for event in batch), visitors.data.get, rules_for)
+            records = [Record(SESSIONISED.name, key, value) for key, value in result.sessionised]
+            records += [Record(SESSIONS.name, key, value) for key, value in result.sessions.values()]
+            await publish_until_stored(publisher, records)
+            # Only now the new states: a crash before their changelog records are written
+            # replays the batch over the old states, which gives the same records again
+            # (ids and versions are deterministic); a state saved before its outputs were
+            # would make the replay see duplicates and publish nothing.
             for key, state in result.states.items():
                 visitors.data[key] = state
                 visitors.send_changelog(partition_of[key], key, state)
             last_seen.update(dict.fromkeys(partition_of, time.monotonic()))
-            records = [Record(SESSIONISED.name, key, value) for key, value in result.sessionised]
-            records += [Record(SESSIONS.name, key, value) for key, value in result.sessions.values()]
-            await publish_until_stored(publisher, records)
     finally:
         await publisher.stop()
 
