@@ -1,0 +1,179 @@
+"""The condition language shared by segment rules and funnel step filters.
+
+One small language, parsed once from the config file, serves both: a segment is a
+condition over a customer profile, a funnel step a condition over an event. A condition is
+either a comparison `{field, op, value}` or a nesting `{all = [...]}` / `{any = [...]}`.
+
+What a field means is the caller's business: parsing asks `known(field)` whether a name
+exists, and matching asks `lookup(field)` for its value. A field that is absent (None)
+satisfies no comparison; `exists` is the one op that tests for absence, so a rule author
+says explicitly whether a visitor without the trait belongs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Union
+
+ORDERED_OPS = ("gt", "gte", "lt", "lte")
+OPS = ("eq", "ne", *ORDERED_OPS, "in", "contains", "exists")
+
+
+class RuleError(ValueError):
+    """A condition that cannot be parsed; the message names where and what."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    op: str
+    value: Any = True
+
+
+@dataclass(frozen=True)
+class All:
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Any_:
+    parts: tuple[Node, ...]
+
+
+Node = Union[Condition, All, Any_]
+Lookup = Callable[[str], Any]
+
+
+def parse(raw: Any, known: Callable[[str], bool], where: str = "rule") -> Node:
+    """A condition tree from its config form; RuleError names the bad part by its path."""
+    if not isinstance(raw, Mapping):
+        raise RuleError(f"{where}: expected a table with field/op/value, all or any, got {raw!r}")
+    nestings = [key for key in ("all", "any") if key in raw]
+    if nestings:
+        if len(nestings) > 1 or "field" in raw:
+            raise RuleError(f"{where}: give one of field, all or any, not several")
+        key = nestings[0]
+        parts = raw[key]
+        if not isinstance(parts, list) or not parts:
+            raise RuleError(f"{where}.{key}: expected a non-empty list of conditions")
+        nodes = tuple(parse(part, known, f"{where}.{key}[{i}]") for i, part in enumerate(parts))
+        return All(nodes) if key == "all" else Any_(nodes)
+    return _comparison(raw, known, where)
+
+
+def _comparison(raw: Mapping[str, Any], known: Callable[[str], bool], where: str) -> Condition:
+    unexpected = sorted(set(raw) - {"field", "op", "value"})
+    if unexpected:
+        raise RuleError(f"{where}: unknown key {', '.join(unexpected)} (expected field, op, value, all or any)")
+    field, op = raw.get("field"), raw.get("op")
+    if not isinstance(field, str) or not field:
+        raise RuleError(f"{where}: field is required")
+    if not known(field):
+        raise RuleError(f"{where}: unknown field {field!r}")
+    if op not in OPS:
+        raise RuleError(f"{where}: field {field!r} has unknown op {op!r} (ops: {', '.join(OPS)})")
+    if op == "exists":
+        value = raw.get("value", True)
+        if not isinstance(value, bool):
+            raise RuleError(f"{where}: field {field!r} op 'exists' takes true or false, got {value!r}")
+        return Condition(field, op, value)
+    if "value" not in raw:
+        raise RuleError(f"{where}: field {field!r} op {op!r} needs a value")
+    value = raw["value"]
+    if op in ORDERED_OPS and not (_is_number(value) or isinstance(value, str)):
+        raise RuleError(f"{where}: field {field!r} op {op!r} compares with a number or a string, got {value!r}")
+    if op == "in":
+        if not isinstance(value, list):
+            raise RuleError(f"{where}: field {field!r} op 'in' takes a list, got {value!r}")
+        value = tuple(value)
+    return Condition(field, op, value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not (
+        isinstance(value, float) and math.isnan(value)
+    )
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Equality that does not let True equal 1: a boolean trait is not a count."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    return a == b
+
+
+def _ordered(a: Any, b: Any, op: str) -> bool:
+    comparable = (_is_number(a) and _is_number(b)) or (isinstance(a, str) and isinstance(b, str))
+    if not comparable:
+        return False
+    if op == "gt":
+        return a > b
+    if op == "gte":
+        return a >= b
+    if op == "lt":
+        return a < b
+    return a <= b
+
+
+def _contains(container: Any, item: Any) -> bool:
+    if isinstance(container, str):
+        return isinstance(item, str) and item in container
+    if isinstance(container, Mapping):
+        return item in container
+    if isinstance(container, (list, tuple, set, frozenset)):
+        return any(_equal(member, item) for member in container)
+    return False
+
+
+def compare(actual: Any, condition: Condition) -> bool:
+    """Whether a field's value satisfies one comparison."""
+    op, value = condition.op, condition.value
+    if op == "exists":
+        return (actual is not None) == value
+    if actual is None:
+        return False
+    if op == "eq":
+        return _equal(actual, value)
+    if op == "ne":
+        return not _equal(actual, value)
+    if op == "in":
+        return any(_equal(actual, option) for option in value)
+    if op == "contains":
+        return _contains(actual, value)
+    return _ordered(actual, value, op)
+
+
+def matches(node: Node, lookup: Lookup) -> bool:
+    if isinstance(node, Condition):
+        return compare(lookup(node.field), node)
+    if isinstance(node, All):
+        return all(matches(part, lookup) for part in node.parts)
+    return any(matches(part, lookup) for part in node.parts)
+
+
+def comparisons(node: Node) -> Iterator[Condition]:
+    """Every comparison in a tree, wherever it is nested."""
+    if isinstance(node, Condition):
+        yield node
+    else:
+        for part in node.parts:
+            yield from comparisons(part)
+
+
+def rewrite(node: Node, change: Callable[[Condition], Condition]) -> Node:
+    """The same tree with every comparison passed through `change`."""
+    if isinstance(node, Condition):
+        return change(node)
+    return replace(node, parts=tuple(rewrite(part, change) for part in node.parts))
+
+
+def dotted(data: Mapping[str, Any], path: str) -> Any:
+    """A value inside nested mappings by a dotted path, None where any part is missing."""
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
