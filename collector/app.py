@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -170,6 +170,7 @@ class Ingest:
 def create_app(settings: Settings, publisher: Publisher | None = None) -> Starlette:
     publisher = publisher or Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s)
     ingest = Ingest(settings, publisher)
+    metrics.start_series(site.id for site in settings.sites)
 
     async def tracking(request: Request) -> Response:
         endpoint = request.path_params["endpoint"]
@@ -202,7 +203,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> Starle
         return json_response({"status": "not_ready", "kafka": "unreachable"}, 503)
 
     async def metrics_endpoint(request: Request) -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # many seconds: larger batches cost less per event, the wait adds to freshness.
     processor_batch_events: int = 5000
     processor_batch_s: float = 0.1
+    # Where a worker serves /metrics on loopback; a worker finding it taken (a second worker
+    # on the machine) takes a free port and logs it; 0 always takes a free one.
+    processor_metrics_port: int = 8091
 
     # A ClickHouse server (clickhouse://user:password@host:9000/default); unset, the
     # embedded engine is used, its data in the state folder.
@@ -89,6 +92,9 @@ class Settings(BaseSettings):
     sink_batch_s: float = 0.5
     sink_retry_initial_s: float = 0.5
     sink_retry_max_s: float = 10.0
+
+    # The Prometheus `footfall up --with-monitoring` starts, on loopback.
+    prometheus_port: int = 9090
 
     collector_host: str = "127.0.0.1"
     collector_port: int = 8080

@@ -20,9 +20,11 @@ import faust
 
 from footfall.publishing import KafkaUnavailable, Publisher, Record, partition_for
 from footfall.settings import load
+from processors import metrics
 from processors.batch import sessionise_batch
 from processors.codec import CODEC_NAME
 from processors.faust_app import new_app, quiet_client_logs
+from processors.session_changes import FirstSeen, closed_when_forgotten
 from processors.sessions import Rules
 from schemas.topics import EVENTS, SESSIONISED, SESSIONISER_APP_ID, SESSIONS, VISITORS_TABLE
 
@@ -43,6 +45,7 @@ visitors = app.Table(VISITORS_TABLE, key_type=bytes, partitions=EVENTS.partition
 visitors.value_serializer = CODEC_NAME
 # When each visitor was last seen, by this worker's clock, for the idle timer.
 last_seen: dict[bytes, float] = {}
+metrics.install(app, visitors, EVENTS.name, settings.processor_metrics_port, [site.id for site in settings.sites])
 
 
 def rules_for(site_id: str) -> Rules:
@@ -58,6 +61,7 @@ async def publish_until_stored(publisher: Publisher, records: list[Record]) -> N
             return await publisher.publish(records)
         except KafkaUnavailable as exc:
             log.warning("publishing %d records failed, retrying in %.1fs: %s", len(records), delay, exc)
+            metrics.PUBLISH_RETRIES.inc()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
 
@@ -70,8 +74,10 @@ async def sessionise(stream: faust.StreamT) -> None:
     await publisher.start()
     try:
         async for batch in stream.take_events(settings.processor_batch_events, within=settings.processor_batch_s):
+            started = time.perf_counter()
             partition_of = {event.key: event.message.partition for event in batch}
-            result = sessionise_batch(((event.key, event.value) for event in batch), visitors.data.get, rules_for)
+            found = FirstSeen(visitors.data.get)
+            result = sessionise_batch(((event.key, event.value) for event in batch), found, rules_for)
             records = [Record(SESSIONISED.name, key, value) for key, value in result.sessionised]
             records += [Record(SESSIONS.name, key, value) for key, value in result.sessions.values()]
             await publish_until_stored(publisher, records)
@@ -83,6 +89,7 @@ async def sessionise(stream: faust.StreamT) -> None:
                 visitors.data[key] = state
                 visitors.send_changelog(partition_of[key], key, state)
             last_seen.update(dict.fromkeys(partition_of, time.monotonic()))
+            metrics.record_batch(batch, result, found.found, started)
     finally:
         await publisher.stop()
 
@@ -93,6 +100,7 @@ async def quiet_logs() -> None:
 
 
 @app.timer(interval=settings.idle_check_s)
+@metrics.timed("forget_idle_visitors")
 async def forget_idle_visitors() -> None:
     """Drop the state of visitors idle longer than a gap plus the allowed lateness: their
     sessions can no longer change, and every row was published when it last did."""
@@ -104,5 +112,6 @@ async def forget_idle_visitors() -> None:
         del last_seen[key]
         partition = partition_for(key, list(range(EVENTS.partitions)), [])
         if partition in actives and key in visitors.data:
+            metrics.record_closed(closed_when_forgotten(visitors.data[key]))
             del visitors.data[key]
             visitors.send_changelog(partition, key, None, value_serializer="raw")

@@ -1,4 +1,4 @@
-"""The sink's Prometheus metrics."""
+"""The sink's Prometheus metrics (and, from prometheus_client's defaults, its process metrics)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from prometheus_client import Counter, Histogram
 from sinks.rows import Batch
 
 ROWS = Counter("footfall_sink_rows_written_total", "Rows written to ClickHouse, by table", ["table"])
-BATCHES = Counter("footfall_sink_batches_written_total", "Batches written to ClickHouse")
+BATCHES = Counter("footfall_sink_batches_written_total", "Batches written to ClickHouse that had rows for a table", ["table"])
 INSERT_SECONDS = Histogram(
     "footfall_sink_insert_duration_seconds", "Time to write one batch", buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 )
@@ -22,10 +22,17 @@ FRESHNESS_SECONDS = Histogram(
 )
 
 
+TABLES = ("events", "sessions", "invalid_events")
+for table in TABLES:  # every table's series exists from the start, at zero
+    ROWS.labels(table)
+    BATCHES.labels(table)
+
+
 def record_written(batch: Batch) -> None:
-    BATCHES.inc()
-    for table, rows in (("events", batch.events), ("sessions", batch.sessions), ("invalid_events", batch.invalid)):
+    for table, rows in zip(TABLES, (batch.events, batch.sessions, batch.invalid), strict=True):
         ROWS.labels(table).inc(len(rows))
+        if rows:
+            BATCHES.labels(table).inc()
     now = time.time()
     for received in batch.received_at:
         FRESHNESS_SECONDS.observe(max(0.0, now - received))
