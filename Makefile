@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 KAFKA_LIBS := .cache/kafka/libs
 TRACKER := collector/tracker
 TRACKER_BUILT := $(TRACKER)/dist/footfall.js
-DEBIAN_PACKAGES := openjdk-17-jre-headless maven hey clickhouse-server chromium
+DEBIAN_PACKAGES := openjdk-17-jre-headless maven hey clickhouse-server chromium prometheus
 
 .PHONY: setup system-packages run test test-unit bench lock
 

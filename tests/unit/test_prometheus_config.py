@@ -1,0 +1,24 @@
+"""The committed Prometheus configuration is the one footfall writes for the default ports."""
+
+from __future__ import annotations
+
+import yaml
+
+from footfall.prometheus_server import DEPLOY_DIR, Targets, duration, scrape_config
+from footfall.settings import Settings
+
+
+def test_committed_config_scrapes_the_default_stack() -> None:
+    defaults = Settings.model_construct()  # the defaults alone, whatever this environment sets
+    committed = yaml.safe_load((DEPLOY_DIR / "prometheus.yml").read_text())
+    assert committed == scrape_config(Targets.from_settings(defaults), ["alerts.yml"])
+    assert committed["scrape_configs"][0]["static_configs"][0]["targets"] == ["127.0.0.1:8080"]
+
+
+def test_a_collector_on_every_interface_is_scraped_on_loopback() -> None:
+    settings = Settings.model_construct(collector_host="0.0.0.0", collector_port=9000)
+    assert Targets.from_settings(settings).collector == ["127.0.0.1:9000"]
+
+
+def test_durations_are_what_prometheus_accepts() -> None:
+    assert [duration(15), duration(1.0), duration(0.5)] == ["15s", "1s", "500ms"]
