@@ -72,10 +72,11 @@ def wait_for_interrupt(stack: Stack) -> None:
 def up(
     detach: bool = typer.Option(False, "--detach", "-d", help="Return once every part answers."),
     demo: bool = typer.Option(False, "--demo", help="Then send demo traffic and summarise what landed."),
+    with_monitoring: bool = typer.Option(False, "--with-monitoring", help="Also start Prometheus scraping the stack."),
 ) -> None:
     """Start the local stack: Kafka broker, collector, processors and sink."""
     settings = config.load()
-    stack = Stack(settings)
+    stack = Stack(settings, monitoring=with_monitoring)
     try:
         stack.up(say)
     except (RuntimeError, TimeoutError, FileNotFoundError) as exc:
@@ -83,6 +84,8 @@ def up(
         stack.down(say)
         raise typer.Exit(1) from None
     console.print(status_table(stack.status()))
+    if with_monitoring:
+        print_where_to_look(settings)
     if demo:
         demo_and_summary(settings)
     if detach:
@@ -93,6 +96,15 @@ def up(
         wait_for_interrupt(stack)
     finally:
         stack.down(say)
+
+
+def print_where_to_look(settings: config.Settings) -> None:
+    url = f"http://127.0.0.1:{settings.prometheus_port}"
+    console.print(
+        f"Prometheus: {url} (what it scrapes: {url}/targets, alerts: {url}/alerts)\n"
+        "Grafana: provision it from deploy/grafana (README, Monitoring) for the pipeline health "
+        "and business overview dashboards."
+    )
 
 
 @app.command()

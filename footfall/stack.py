@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from footfall import kafka_broker
+from footfall import kafka_broker, prometheus_server
 from footfall.kafka_admin import broker_answers, create_topics
 from footfall.processes import Registry, Started, spawn, stop, wait_until
 from footfall.settings import Settings
@@ -56,10 +56,21 @@ def spawn_sink(settings: Settings, log: Path, env: dict[str, str] | None = None)
     return spawn_module("sink", "sinks", log, settings.sink_url, env)
 
 
-def parts(settings: Settings, registry: Registry) -> list[Part]:
+def prometheus_part(settings: Settings) -> Part:
+    url = f"http://127.0.0.1:{settings.prometheus_port}"
+    return Part(
+        name="prometheus",
+        address=url,
+        start=lambda: prometheus_server.start_for_stack(settings, settings.state_dir / "logs" / "prometheus.log"),
+        healthy=lambda: http_ok(f"{url}/-/ready"),
+    )
+
+
+def parts(settings: Settings, registry: Registry, monitoring: bool = False) -> list[Part]:
+    """The stack's parts, in starting order; Prometheus last, as it only watches the others."""
     broker = kafka_broker.BrokerConfig.from_settings(settings)
     logs = settings.state_dir / "logs"
-    return [
+    pipeline = [
         Part(
             name="kafka",
             address=broker.bootstrap,
@@ -86,13 +97,16 @@ def parts(settings: Settings, registry: Registry) -> list[Part]:
             healthy=lambda: http_ok(f"{settings.sink_url}/healthz"),
         ),
     ]
+    return [*pipeline, prometheus_part(settings)] if monitoring else pipeline
 
 
 class Stack:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, monitoring: bool = False):
+        """`monitoring` adds Prometheus; a stack started with it keeps it in its status."""
         self.settings = settings
         self.registry = Registry(settings.state_dir / "stack.json")
-        self.parts = parts(settings, self.registry)
+        monitoring = monitoring or any(p.name == "prometheus" for p in self.registry.load())
+        self.parts = parts(settings, self.registry, monitoring)
 
     def running(self) -> dict[str, Started]:
         return {p.name: p for p in self.registry.load() if p.alive()}

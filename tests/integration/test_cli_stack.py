@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from footfall.processes import Registry, free_port
+from footfall.processes import Registry, free_port, wait_until
 
 FOOTFALL = str(Path(sys.executable).parent / "footfall")
 
@@ -26,21 +26,28 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     return subprocess.run([FOOTFALL, *args], env=env, capture_output=True, text=True, timeout=180)
 
 
-def test_up_status_down_manage_exactly_the_stack_they_started(tmp_path: Path) -> None:
-    config = tmp_path / "footfall.toml"
+def stack_env(folder: Path) -> dict[str, str]:
+    """A stack of its own: configured by a file in `folder`, on free ports."""
+    config = folder / "footfall.toml"
     config.write_text(CONFIG)
-    collector_port = free_port()
-    env = {
+    return {
         **os.environ,
         "FOOTFALL_CONFIG": str(config),
-        "FOOTFALL_STATE_DIR": str(tmp_path / "state"),
+        "FOOTFALL_STATE_DIR": str(folder / "state"),
         "FOOTFALL_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
         "FOOTFALL_KAFKA_CONTROLLER_PORT": str(free_port()),
-        "FOOTFALL_COLLECTOR_PORT": str(collector_port),
+        "FOOTFALL_COLLECTOR_PORT": str(free_port()),
         "FOOTFALL_COLLECTOR_WORKERS": "1",
         "FOOTFALL_SINK_PORT": str(free_port()),
+        "FOOTFALL_PROCESSOR_METRICS_PORT": str(free_port()),
+        "FOOTFALL_PROMETHEUS_PORT": str(free_port()),
         "COLUMNS": "200",
     }
+
+
+def test_up_status_down_manage_exactly_the_stack_they_started(tmp_path: Path) -> None:
+    env = stack_env(tmp_path)
+    collector_port = int(env["FOOTFALL_COLLECTOR_PORT"])
     bystander = subprocess.Popen(["sleep", "300"])
     try:
         up = run(["up", "--detach"], env)
@@ -74,3 +81,29 @@ def test_up_status_down_manage_exactly_the_stack_they_started(tmp_path: Path) ->
         run(["down"], env)
         bystander.kill()
         bystander.wait()
+
+
+def test_up_with_monitoring_starts_prometheus_scraping_every_part(tmp_path: Path) -> None:
+    env = stack_env(tmp_path)
+    prometheus = f"http://127.0.0.1:{env['FOOTFALL_PROMETHEUS_PORT']}"
+    try:
+        up = run(["up", "--detach", "--with-monitoring"], env)
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "prometheus is up" in up.stdout and f"Prometheus: {prometheus}" in up.stdout
+
+        status = run(["status"], env)  # knows Prometheus is part of this stack
+        assert status.returncode == 0 and status.stdout.count("healthy") == 5, status.stdout
+
+        def every_part_scraped() -> bool:
+            targets = httpx.get(f"{prometheus}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
+            return sorted((t["labels"]["job"], t["health"]) for t in targets) == [
+                ("footfall-collector", "up"), ("footfall-processors", "up"), ("footfall-sink", "up")
+            ]
+
+        wait_until(every_part_scraped, 90, "Prometheus scraping every part")
+        started = Registry(tmp_path / "state" / "stack.json").load()
+        assert "prometheus" in {p.name for p in started}
+        assert run(["down"], env).returncode == 0
+        assert not any(p.alive() for p in started)
+    finally:
+        run(["down"], env)
