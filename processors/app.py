@@ -26,6 +26,7 @@ from processors.codec import CODEC_NAME
 from processors.faust_app import new_app, quiet_client_logs
 from processors.session_changes import FirstSeen, closed_when_forgotten
 from processors.sessions import Rules
+from processors.table_codec import use_codec
 from schemas.topics import EVENTS, SESSIONISED, SESSIONISER_APP_ID, SESSIONS, VISITORS_TABLE
 
 log = logging.getLogger("footfall.sessioniser")
@@ -42,7 +43,7 @@ events = app.topic(EVENTS.name, key_serializer="raw", value_serializer="raw", pa
 # Keys are the events' own Kafka keys (bytes, so raw in the changelog); values are
 # VisitorState objects, which only the changelog sees encoded (processors.codec).
 visitors = app.Table(VISITORS_TABLE, key_type=bytes, partitions=EVENTS.partitions)
-visitors.value_serializer = CODEC_NAME
+use_codec(visitors, CODEC_NAME)
 # When each visitor was last seen, by this worker's clock, for the idle timer.
 last_seen: dict[bytes, float] = {}
 metrics.install(app, visitors, EVENTS.name, settings.processor_metrics_port, [site.id for site in settings.sites])

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from faust.serializers.codecs import Codec, register
+from faust.serializers.codecs import register
 
 from processors.sessions import Hit, Session, VisitorState, placed_in
+from processors.table_codec import JsonCodec
 
 CODEC_NAME = "footfall-visitor"
 
@@ -63,14 +63,4 @@ def load(data: dict[str, Any]) -> VisitorState:
     )
 
 
-class VisitorCodec(Codec):
-    """The changelog's value serializer, registered with Faust under CODEC_NAME."""
-
-    def _dumps(self, obj: Any) -> bytes:
-        return orjson.dumps(dump(obj))
-
-    def _loads(self, s: bytes) -> Any:
-        return load(orjson.loads(s))
-
-
-register(CODEC_NAME, VisitorCodec())
+register(CODEC_NAME, JsonCodec(dump, load))
