@@ -1,9 +1,11 @@
-"""Run one sessioniser worker: `python -m processors` (what `footfall up` starts)."""
+"""Run one worker, the sessioniser and the analytics agent: `python -m processors` (what
+`footfall up` starts)."""
 
 from __future__ import annotations
 
 import sys
 
+from processors import analytics_app  # noqa: F401  (registers the analytics agent and its timers)
 from processors.app import app
 
 if __name__ == "__main__":

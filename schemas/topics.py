@@ -69,4 +69,35 @@ SESSIONISER_LEADER = Topic(
     description="Faust's leader election among sessioniser workers",
 )
 
-ALL_TOPICS: tuple[Topic, ...] = (EVENTS, DEAD_LETTER, SESSIONISED, SESSIONS, VISITORS_CHANGELOG, SESSIONISER_LEADER)
+# What the analytics agent derives from the sessionised events, keyed by site:visitor.
+SEGMENT_CHANGES = Topic(
+    name="footfall.segment_changes",
+    partitions=6,
+    retention_ms=7 * DAY_MS,
+    description="customers entering and leaving segments, versioned per visitor",
+)
+CUSTOMERS = Topic(
+    name="footfall.customers",
+    partitions=6,
+    retention_ms=7 * DAY_MS,
+    description="versioned customer rows: purchases, RFM, lifetime value, latest survey answers",
+)
+FUNNEL_PROGRESS = Topic(
+    name="footfall.funnel_progress",
+    partitions=6,
+    retention_ms=7 * DAY_MS,
+    description="versioned progress of a visitor through a funnel: level and step reach times",
+)
+PROFILES_TABLE = "profiles"
+PROFILES_CHANGELOG = Topic(
+    name=f"{SESSIONISER_APP_ID}-{PROFILES_TABLE}-changelog",
+    partitions=SESSIONISED.partitions,
+    retention_ms=7 * DAY_MS,
+    description="the analytics agent's customer profiles and funnel progress, compacted",
+    extra_config={"cleanup.policy": "compact"},
+)
+
+ALL_TOPICS: tuple[Topic, ...] = (
+    EVENTS, DEAD_LETTER, SESSIONISED, SESSIONS, VISITORS_CHANGELOG, SESSIONISER_LEADER,
+    SEGMENT_CHANGES, CUSTOMERS, FUNNEL_PROGRESS, PROFILES_CHANGELOG,
+)

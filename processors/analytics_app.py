@@ -1,0 +1,117 @@
+"""The analytics agent: customer profiles, segments, funnels and customer rows, in the
+sessioniser's Faust app.
+
+It reads footfall.events.sessionised, which is keyed like footfall.events, so a worker
+holds the profiles of the very visitors it sessionises: one process to start, to scale
+and to crash. The agent is thin over processors.analytics (pure), and keeps the
+sessioniser's order: a batch's records are acknowledged by Kafka before the new states
+go to the changelog, so a crash replays the batch over the old states and republishes
+the same records.
+
+Two timers complete it: one wakes the profiles whose segments can change with time alone
+(an abandoned cart, a customer who churns), the other recomputes each site's RFM
+boundaries and rewrites the rows of customers whose scores they change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+
+import faust
+
+from footfall.publishing import Publisher, Record, partition_for
+from footfall.settings import Settings, config_file
+from processors import analytics_config, rfm
+from processors.analytics import CustomerState, Outputs, analyse_batch, catch_up, refresh
+from processors.analytics_codec import CODEC_NAME
+from processors.app import app, publish_until_stored, settings
+from processors.table_codec import use_codec
+from schemas.topics import PROFILES_TABLE, SESSIONISED
+
+
+class AnalyticsSettings(Settings):
+    # How often profiles due for a time-driven segment change are woken, and how often
+    # each site's RFM boundaries are recomputed.
+    segment_check_s: float = 60.0
+    rfm_refresh_s: float = 300.0
+
+
+timers = AnalyticsSettings()
+config = analytics_config.load(config_file())
+sessionised = app.topic(SESSIONISED.name, key_serializer="raw", value_serializer="raw", partitions=SESSIONISED.partitions)
+profiles = app.Table(PROFILES_TABLE, key_type=bytes, partitions=SESSIONISED.partitions)
+use_codec(profiles, CODEC_NAME)
+# Each site's RFM cut points over this worker's customers, recomputed by a timer.
+bounds: dict[str, rfm.Boundaries | None] = {}
+# The agent and the timers read and replace the same states across awaits.
+lock = asyncio.Lock()
+PARTITIONS = list(range(SESSIONISED.partitions))
+
+
+async def publish_then_save(publisher: Publisher, outputs: Outputs) -> None:
+    """Acknowledged outputs first, then the states that produced them."""
+    await publish_until_stored(publisher, [Record(topic, key, value) for topic, key, value in outputs.records()])
+    for key, state in outputs.states.items():
+        profiles.data[key] = state
+        profiles.send_changelog(partition_for(key, PARTITIONS, []), key, state)
+
+
+def active_states() -> list[tuple[bytes, CustomerState]]:
+    """The states of the partitions this worker owns now."""
+    changelog = profiles.changelog_topic.get_topic_name()
+    actives = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog}
+    return [(key, state) for key, state in list(profiles.data.items()) if partition_for(key, PARTITIONS, []) in actives]
+
+
+publisher = Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, client_id="footfall-analytics")
+
+
+@app.agent(sessionised)
+async def analyse(stream: faust.StreamT) -> None:
+    await publisher.start()
+    try:
+        async for batch in stream.take_events(settings.processor_batch_events, within=settings.processor_batch_s):
+            async with lock:
+                outputs = analyse_batch(((e.key, e.value) for e in batch), profiles.data.get, config.for_site, bounds.get)
+                await publish_then_save(publisher, outputs)
+    finally:
+        await publisher.stop()
+
+
+@app.timer(interval=timers.segment_check_s)
+async def wake_due_profiles() -> None:
+    """Segments of profiles whose next check has come, evaluated at the moments due."""
+    now_ms = int(time.time() * 1000)
+    async with lock:
+        outputs = Outputs()
+        for key, state in active_states():
+            if state.next_check_ms is not None and state.next_check_ms <= now_ms:
+                site_id = state.profile.site_id
+                catch_up(key, state, config.for_site(site_id), now_ms, bounds.get(site_id), outputs)
+        if outputs.states:
+            await publish_then_save(publisher, outputs)
+
+
+@app.timer(interval=timers.rfm_refresh_s)
+async def refresh_rfm() -> None:
+    """New cut points over each site's purchasers; customers whose scores they change get
+    a new row (and their RFM segments a new evaluation)."""
+    async with lock:
+        states = active_states()
+        by_site: dict[str, list[tuple[bytes, CustomerState]]] = defaultdict(list)
+        for key, state in states:
+            by_site[state.profile.site_id].append((key, state))
+        outputs = Outputs()
+        for site_id, members in by_site.items():
+            new = rfm.boundaries(state.profile for _, state in members)
+            old, bounds[site_id] = bounds.get(site_id), new
+            if new == old:
+                continue
+            site = config.for_site(site_id)
+            for key, state in members:
+                if rfm.scores(state.profile, old) != rfm.scores(state.profile, new):
+                    refresh(key, state, site, state.clock_ms, new, outputs, customer_changed=True)
+        if outputs.states:
+            await publish_then_save(publisher, outputs)
