@@ -107,14 +107,126 @@ ORDER BY (site_id, received_at, cityHash64(raw))
 
 # The engine drops an insert whose block it has seen among the last N, so a batch the sink
 # writes again after a crash is not even stored twice (FINAL would collapse it anyway).
-INSERT_DEDUPLICATION = tuple(
-    f"ALTER TABLE {DATABASE}.{table} MODIFY SETTING non_replicated_deduplication_window = 1000"
-    for table in ("events", "sessions", "invalid_events")
+def deduplicated(tables: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"ALTER TABLE {DATABASE}.{table} MODIFY SETTING non_replicated_deduplication_window = 1000" for table in tables)
+
+
+INSERT_DEDUPLICATION = deduplicated(("events", "sessions", "invalid_events"))
+
+# Current members: a row per visitor and segment, deleted (is_deleted) when they leave, so
+# `FINAL` keeps exactly the members; the version is the visitor's evaluation count.
+SEGMENT_MEMBERSHIP = f"""
+CREATE TABLE IF NOT EXISTS {DATABASE}.segment_membership
+(
+    site_id       LowCardinality(String),
+    segment       LowCardinality(String),
+    anonymous_id  String,
+    customer_id   String,
+    since         DateTime64(3, 'UTC'),
+    version       UInt64,
+    is_deleted    UInt8
 )
+ENGINE = ReplacingMergeTree(version, is_deleted)
+ORDER BY (site_id, segment, anonymous_id)
+"""
+
+# Every entry and exit; a replayed change has the same version and collapses.
+SEGMENT_CHANGES = f"""
+CREATE TABLE IF NOT EXISTS {DATABASE}.segment_changes
+(
+    site_id       LowCardinality(String),
+    segment       LowCardinality(String),
+    anonymous_id  String,
+    customer_id   String,
+    change        Enum8('entered' = 1, 'left' = 2),
+    at            DateTime64(3, 'UTC'),
+    version       UInt64
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(at)
+ORDER BY (site_id, segment, at, anonymous_id, version)
+"""
+
+# A customer's row is rewritten as they buy, answer surveys and move between RFM scores;
+# a visitor who identifies leaves their anonymous row deleted. No time partitions: a row
+# must replace its earlier versions wherever they are.
+CUSTOMERS = f"""
+CREATE TABLE IF NOT EXISTS {DATABASE}.customers
+(
+    site_id            LowCardinality(String),
+    customer_id        String,
+    anonymous_id       String,
+    user_id            String,
+    purchases          UInt32,
+    revenue            Float64,
+    aov                Nullable(Float64),
+    first_purchase_at  Nullable(DateTime64(3, 'UTC')),
+    last_purchase_at   Nullable(DateTime64(3, 'UTC')),
+    recency_days       Nullable(Float64),
+    r_score            Nullable(UInt8),
+    f_score            Nullable(UInt8),
+    m_score            Nullable(UInt8),
+    rfm_segment        LowCardinality(Nullable(String)),
+    clv_historical     Float64,
+    clv_predicted      Float64,
+    nps                Nullable(UInt8),
+    nps_category       LowCardinality(Nullable(String)),
+    csat               Nullable(UInt8),
+    ces                Nullable(UInt8),
+    nps_at             Nullable(DateTime64(3, 'UTC')),
+    csat_at            Nullable(DateTime64(3, 'UTC')),
+    ces_at             Nullable(DateTime64(3, 'UTC')),
+    updated_at         DateTime64(3, 'UTC'),
+    version            UInt64,
+    is_deleted         UInt8
+)
+ENGINE = ReplacingMergeTree(version, is_deleted)
+ORDER BY (site_id, customer_id)
+"""
+
+# How far each visitor got in each funnel: the level and when each step was reached.
+FUNNEL_PROGRESS = f"""
+CREATE TABLE IF NOT EXISTS {DATABASE}.funnel_progress
+(
+    site_id       LowCardinality(String),
+    funnel        LowCardinality(String),
+    anonymous_id  String,
+    customer_id   String,
+    level         UInt8,
+    step_at       Array(DateTime64(3, 'UTC')),
+    late          UInt8,
+    version       UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (site_id, funnel, anonymous_id)
+"""
+
+# Per funnel and day (of entering the funnel): visitors who reached each step, the share
+# of the previous step's visitors that did, and the share of the first step's.
+FUNNEL_DAILY = f"""
+CREATE VIEW IF NOT EXISTS {DATABASE}.funnel_daily AS
+SELECT site_id, funnel, day, step, visitors,
+       visitors / first_value(visitors) OVER (PARTITION BY site_id, funnel, day ORDER BY step
+                                              ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS from_previous,
+       visitors / first_value(visitors) OVER (PARTITION BY site_id, funnel, day ORDER BY step) AS from_first
+FROM
+(
+    SELECT site_id, funnel, toDate(step_at[1]) AS day, arrayJoin(arrayEnumerate(step_at)) AS step, count() AS visitors
+    FROM {DATABASE}.funnel_progress FINAL
+    GROUP BY site_id, funnel, day, step
+)
+"""
+
+ANALYTICS_TABLES = ("segment_membership", "segment_changes", "customers", "funnel_progress")
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, sessions and dead-lettered messages", (EVENTS, SESSIONS, INVALID_EVENTS)),
     Migration(2, "insert deduplication for replayed batches", INSERT_DEDUPLICATION),
+    Migration(
+        3,
+        "segments, customers and funnel progress",
+        (SEGMENT_MEMBERSHIP, SEGMENT_CHANGES, CUSTOMERS, FUNNEL_PROGRESS, FUNNEL_DAILY, *deduplicated(ANALYTICS_TABLES)),
+    ),
 )
 
 MIGRATIONS_TABLE = f"""

@@ -1,7 +1,8 @@
 """Kafka records to ClickHouse rows, without I/O.
 
 A sink batch is what a flush writes: event rows, moves of events between sessions (applied
-after the events they move, in arrival order), session rows and dead-lettered messages.
+after the events they move, in arrival order), session rows, dead-lettered messages, and
+the analytics agent's segment, customer and funnel rows.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import orjson
 
 from schemas.tables import DATABASE
-from schemas.topics import DEAD_LETTER, SESSIONISED, SESSIONS
+from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 
 EVENT_STRING_COLUMNS = (
     "event_id", "site_id", "type", "name", "anonymous_id", "user_id", "session_id", "url", "path", "referrer",
@@ -64,6 +65,41 @@ def invalid_row(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "received_at": clickhouse_time(record["received_at"])}
 
 
+def optional_time(moment: int | None) -> str | None:
+    return None if moment is None else clickhouse_time(moment)
+
+
+def segment_rows(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A change is a line of history and the member's current row (deleted on leaving)."""
+    common = {key: record[key] for key in ("site_id", "segment", "anonymous_id", "customer_id", "version")}
+    at = clickhouse_time(record["at_ms"])
+    return {
+        "segment_changes": {**common, "change": record["change"], "at": at},
+        "segment_membership": {**common, "since": at, "is_deleted": int(record["change"] == "left")},
+    }
+
+
+CUSTOMER_TIMES = {
+    "first_purchase_ms": "first_purchase_at", "last_purchase_ms": "last_purchase_at",
+    "nps_ms": "nps_at", "csat_ms": "csat_at", "ces_ms": "ces_at",
+}
+
+
+def customer_row(record: dict[str, Any]) -> dict[str, Any]:
+    row = {key: value for key, value in record.items() if key not in CUSTOMER_TIMES and key != "updated_ms"}
+    row.update({column: optional_time(record[key]) for key, column in CUSTOMER_TIMES.items()})
+    row["updated_at"] = clickhouse_time(record["updated_ms"])
+    return row
+
+
+def funnel_row(record: dict[str, Any]) -> dict[str, Any]:
+    row = {key: value for key, value in record.items() if key != "reached_ms"}
+    row["level"] = len(record["reached_ms"])
+    row["step_at"] = [clickhouse_time(moment) for moment in record["reached_ms"]]
+    row["late"] = int(record["late"])
+    return row
+
+
 def quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -86,9 +122,15 @@ class Batch:
     invalid: list[dict[str, Any]] = field(default_factory=list)
     # The collector's receive time of each event (epoch seconds), for the freshness measure.
     received_at: list[float] = field(default_factory=list)
+    # Segment, customer and funnel rows, by table.
+    analytics: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.events) + len(self.moves) + len(self.sessions) + len(self.invalid)
+        analytics = sum(len(rows) for rows in self.analytics.values())
+        return len(self.events) + len(self.moves) + len(self.sessions) + len(self.invalid) + analytics
+
+    def add_analytics(self, table: str, row: dict[str, Any]) -> None:
+        self.analytics.setdefault(table, []).append(row)
 
     def add(self, topic: str, value: bytes) -> None:
         record = orjson.loads(value)
@@ -103,5 +145,12 @@ class Batch:
             self.sessions.append(session_row(record))
         elif topic == DEAD_LETTER.name:
             self.invalid.append(invalid_row(record))
+        elif topic == SEGMENT_CHANGES.name:
+            for table, row in segment_rows(record).items():
+                self.add_analytics(table, row)
+        elif topic == CUSTOMERS.name:
+            self.add_analytics("customers", customer_row(record))
+        elif topic == FUNNEL_PROGRESS.name:
+            self.add_analytics("funnel_progress", funnel_row(record))
         else:
             raise ValueError(f"the sink does not read {topic}")

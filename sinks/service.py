@@ -30,14 +30,14 @@ from starlette.routing import Route
 
 from footfall.settings import Settings
 from schemas.tables import DATABASE
-from schemas.topics import DEAD_LETTER, SESSIONISED, SESSIONS
+from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 from sinks import metrics
 from sinks.backend import Backend, ClickHouseError, is_read_only
 from sinks.migrations import migrate
 from sinks.rows import Batch
 
 log = logging.getLogger("footfall.sink")
-TOPICS = (SESSIONISED.name, SESSIONS.name, DEAD_LETTER.name)
+TOPICS = (SESSIONISED.name, SESSIONS.name, DEAD_LETTER.name, SEGMENT_CHANGES.name, CUSTOMERS.name, FUNNEL_PROGRESS.name)
 GROUP_ID = "footfall-sink"
 
 
@@ -55,6 +55,8 @@ class Writer:
                 self.backend.execute(statement)
             self.backend.insert(f"{DATABASE}.sessions", batch.sessions)
             self.backend.insert(f"{DATABASE}.invalid_events", batch.invalid)
+            for table, rows in batch.analytics.items():
+                self.backend.insert(f"{DATABASE}.{table}", rows)
 
     def query(self, sql: str) -> list[dict]:
         with self.lock:
