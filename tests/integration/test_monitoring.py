@@ -95,7 +95,11 @@ def start_prometheus(folder: Path, targets: Targets) -> Prometheus:
         prometheus_server.write_config(folder / "prometheus.yml", config), folder / "data", port, folder / "prometheus.log"
     )
     prometheus = Prometheus(process, f"http://127.0.0.1:{port}")
-    wait_until(lambda: http_ok(f"{prometheus.url}/-/ready"), 60, "prometheus", process)
+    try:
+        wait_until(lambda: http_ok(f"{prometheus.url}/-/ready"), 60, "prometheus", process)
+    except (TimeoutError, RuntimeError):
+        stop(process)
+        raise
     return prometheus
 
 
@@ -153,8 +157,7 @@ class Traffic:
 
     def stop(self) -> None:
         self.stopping.set()
-        if self.thread.ident is not None:
-            self.thread.join(30)
+        self.thread.join(30)
 
 
 @dataclass
@@ -178,20 +181,19 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitored]:
     folder = tmp_path_factory.mktemp("monitoring")
     broker = new_broker(folder / "broker")
     processor_port = free_port()
-    pipeline = start_pipeline(
-        broker,
-        folder / "stack",
-        FOOTFALL_COLLECTOR_WORKERS="2",
-        FOOTFALL_PROCESSOR_METRICS_PORT=str(processor_port),
-        # Sessions close within seconds: a 2 s gap, 1 s lateness, idle visitors forgotten every second.
-        FOOTFALL_SESSION_GAP_S="2",
-        FOOTFALL_ALLOWED_LATENESS_S="1",
-        FOOTFALL_IDLE_CHECK_S="1",
-    )
-    processor_metrics = f"http://127.0.0.1:{processor_port}/metrics"
-    prometheus = None
-    traffic = Traffic(pipeline.collector.url)
+    pipeline = prometheus = traffic = None
     try:
+        pipeline = start_pipeline(
+            broker,
+            folder / "stack",
+            FOOTFALL_COLLECTOR_WORKERS="2",
+            FOOTFALL_PROCESSOR_METRICS_PORT=str(processor_port),
+            # Sessions close within seconds: a 2 s gap, 1 s lateness, idle visitors forgotten every second.
+            FOOTFALL_SESSION_GAP_S="2",
+            FOOTFALL_ALLOWED_LATENESS_S="1",
+            FOOTFALL_IDLE_CHECK_S="1",
+        )
+        processor_metrics = f"http://127.0.0.1:{processor_port}/metrics"
         wait_until(lambda: http_ok(processor_metrics), 90, "sessioniser metrics", pipeline.workers[0])
         targets = Targets(
             collector=[pipeline.collector.url.removeprefix("http://")],
@@ -199,13 +201,16 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitored]:
             sink=[pipeline.sink_url.removeprefix("http://")],
         )
         prometheus = start_prometheus(folder / "prometheus", targets)
+        traffic = Traffic(pipeline.collector.url)
         traffic.start()
         yield Monitored(broker, pipeline, processor_metrics, prometheus, traffic)
     finally:
-        traffic.stop()
+        if traffic is not None:
+            traffic.stop()
         if prometheus is not None:
             stop(prometheus.process)
-        pipeline.stop()
+        if pipeline is not None:
+            pipeline.stop()
         broker.stop()
 
 
