@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     session_gap_s: float = 30 * 60
     allowed_lateness_s: float = 5 * 60
     idle_check_s: float = 60
+    # How often profiles due for a time-driven segment change (an abandoned cart, a
+    # customer who churns) are woken, and how often each site's RFM boundaries are
+    # recomputed.
+    segment_check_s: float = 60
+    rfm_refresh_s: float = 300
     # How soon a worker that died without leaving is replaced in the consumer group.
     processor_session_timeout_s: float = 30
     # A worker takes events in batches of up to this many, or what arrived within this

@@ -22,7 +22,7 @@ from collections import defaultdict
 import faust
 
 from footfall.publishing import Publisher, Record, partition_for
-from footfall.settings import Settings, config_file
+from footfall.settings import config_file
 from processors import analytics_config, rfm
 from processors.analytics import CustomerState, Outputs, analyse_batch, catch_up, refresh
 from processors.analytics_codec import CODEC_NAME
@@ -31,14 +31,6 @@ from processors.table_codec import use_codec
 from schemas.topics import PROFILES_TABLE, SESSIONISED
 
 
-class AnalyticsSettings(Settings):
-    # How often profiles due for a time-driven segment change are woken, and how often
-    # each site's RFM boundaries are recomputed.
-    segment_check_s: float = 60.0
-    rfm_refresh_s: float = 300.0
-
-
-timers = AnalyticsSettings()
 config = analytics_config.load(config_file())
 sessionised = app.topic(SESSIONISED.name, key_serializer="raw", value_serializer="raw", partitions=SESSIONISED.partitions)
 profiles = app.Table(PROFILES_TABLE, key_type=bytes, partitions=SESSIONISED.partitions)
@@ -80,7 +72,7 @@ async def analyse(stream: faust.StreamT) -> None:
         await publisher.stop()
 
 
-@app.timer(interval=timers.segment_check_s)
+@app.timer(interval=settings.segment_check_s)
 async def wake_due_profiles() -> None:
     """Segments of profiles whose next check has come, evaluated at the moments due."""
     now_ms = int(time.time() * 1000)
@@ -94,7 +86,7 @@ async def wake_due_profiles() -> None:
             await publish_then_save(publisher, outputs)
 
 
-@app.timer(interval=timers.rfm_refresh_s)
+@app.timer(interval=settings.rfm_refresh_s)
 async def refresh_rfm() -> None:
     """New cut points over each site's purchasers; customers whose scores they change get
     a new row (and their RFM segments a new evaluation)."""
