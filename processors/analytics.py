@@ -15,6 +15,7 @@ and funnel in a batch).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -57,6 +58,10 @@ class Outputs:
     customers: dict[bytes, bytes] = field(default_factory=dict)
     progress: dict[tuple[bytes, str], bytes] = field(default_factory=dict)
     states: dict[bytes, CustomerState] = field(default_factory=dict)
+    # For the worker's metrics: (site, segment, "entered" | "left") and (site, funnel, step
+    # reached) counted over the batch.
+    segment_moves: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    funnel_steps: Counter[tuple[str, str, int]] = field(default_factory=Counter)
 
     def records(self) -> list[tuple[str, bytes, bytes]]:
         """(topic, key, value) of every record, in the order they should be published."""
@@ -97,6 +102,7 @@ def refresh(
     if evaluation.changes or customer_changed:
         state = replace(state, seq=state.seq + 1)
         outputs.changes += [(key, _change_record(state, change, state.seq)) for change in evaluation.changes]
+        outputs.segment_moves.update((state.profile.site_id, change.segment, change.change) for change in evaluation.changes)
     if customer_changed:
         _customer_records(key, state, site, bounds, outputs)
         state = replace(state, customer_id=state.profile.customer_id)
@@ -107,8 +113,11 @@ def refresh(
 def _advance_funnels(key: bytes, state: CustomerState, site: SiteAnalytics, event: Mapping[str, Any], ts_ms: int, outputs: Outputs) -> CustomerState:
     progress = dict(state.funnels)
     for funnel in site.funnel_definitions:
-        progress[funnel.name], changed = funnels.advance(funnel, progress.get(funnel.name, funnels.Progress()), event, ts_ms)
+        before = progress.get(funnel.name, funnels.Progress())
+        progress[funnel.name], changed = funnels.advance(funnel, before, event, ts_ms)
         if changed is not None:
+            site_id = state.profile.site_id
+            outputs.funnel_steps.update((site_id, funnel.name, step) for step in range(before.level + 1, changed.level + 1))
             outputs.progress[(key, funnel.name)] = orjson.dumps({
                 "site_id": state.profile.site_id,
                 "anonymous_id": state.profile.visitor,

@@ -23,7 +23,7 @@ import faust
 
 from footfall.publishing import Publisher, Record, partition_for
 from footfall.settings import config_file
-from processors import analytics_config, rfm
+from processors import analytics_config, metrics, rfm
 from processors.analytics import CustomerState, Outputs, analyse_batch, catch_up, refresh
 from processors.analytics_codec import CODEC_NAME
 from processors.app import app, publish_until_stored, settings
@@ -40,11 +40,13 @@ bounds: dict[str, rfm.Boundaries | None] = {}
 # The agent and the timers read and replace the same states across awaits.
 lock = asyncio.Lock()
 PARTITIONS = list(range(SESSIONISED.partitions))
+ANALYTICS_AGENT = "analyse"
 
 
 async def publish_then_save(publisher: Publisher, outputs: Outputs) -> None:
     """Acknowledged outputs first, then the states that produced them."""
     await publish_until_stored(publisher, [Record(topic, key, value) for topic, key, value in outputs.records()])
+    metrics.record_analytics(outputs)
     for key, state in outputs.states.items():
         profiles.data[key] = state
         profiles.send_changelog(partition_for(key, PARTITIONS, []), key, state)
@@ -65,14 +67,17 @@ async def analyse(stream: faust.StreamT) -> None:
     await publisher.start()
     try:
         async for batch in stream.take_events(settings.processor_batch_events, within=settings.processor_batch_s):
+            started = time.perf_counter()
             async with lock:
                 outputs = analyse_batch(((e.key, e.value) for e in batch), profiles.data.get, config.for_site, bounds.get)
                 await publish_then_save(publisher, outputs)
+            metrics.record_events(ANALYTICS_AGENT, batch, started)
     finally:
         await publisher.stop()
 
 
 @app.timer(interval=settings.segment_check_s)
+@metrics.timed("wake_due_profiles")
 async def wake_due_profiles() -> None:
     """Segments of profiles whose next check has come, evaluated at the moments due."""
     now_ms = int(time.time() * 1000)
@@ -87,6 +92,7 @@ async def wake_due_profiles() -> None:
 
 
 @app.timer(interval=settings.rfm_refresh_s)
+@metrics.timed("refresh_rfm")
 async def refresh_rfm() -> None:
     """New cut points over each site's purchasers; customers whose scores they change get
     a new row (and their RFM segments a new evaluation)."""

@@ -21,6 +21,7 @@ from typing import Any
 import faust
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from processors.analytics import Outputs as AnalyticsOutputs
 from processors.batch import BatchResult
 from processors.session_changes import Before, ClosedSession, SessionChanges, session_changes
 
@@ -66,6 +67,12 @@ TIMER_SECONDS = Histogram(
     ["timer"],
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5),
 )
+SEGMENT_MOVES = Counter(
+    "footfall_processor_segment_changes_total", "Customers entering or leaving a segment", ["site", "segment", "change"]
+)
+FUNNEL_STEPS = Counter(
+    "footfall_processor_funnel_steps_completed_total", "Visitors reaching a funnel step", ["site", "funnel", "step"]
+)
 PUBLISH_RETRIES = Counter(
     "footfall_processor_publish_retries_total", "Output publishes retried because Kafka did not acknowledge"
 )
@@ -94,17 +101,23 @@ PROGRESS = Progress()
 
 
 def record_batch(events: Sequence[faust.EventT], result: BatchResult, found: Mapping[bytes, Before | None], started: float) -> None:
-    """After a batch's outputs were acknowledged: what it processed and how long it took."""
+    """After a sessioniser batch's outputs were acknowledged: what it processed and how
+    long it took."""
+    record_events(AGENT, events, started)
+    PROGRESS.advance(events)
+    record_sessions(session_changes(found, result))
+
+
+def record_events(agent: str, events: Sequence[faust.EventT], started: float) -> None:
+    """After any agent's batch: events by site, the batch's time and each event's lag."""
     now = time.time()
-    BATCH_SECONDS.labels(AGENT).observe(time.perf_counter() - started)
+    BATCH_SECONDS.labels(agent).observe(time.perf_counter() - started)
     for site, count in Tally(site_of(event.key) for event in events).items():
-        EVENTS_PROCESSED.labels(AGENT, site).inc(count)
-    lag = EVENT_LAG_SECONDS.labels(AGENT)
+        EVENTS_PROCESSED.labels(agent, site).inc(count)
+    lag = EVENT_LAG_SECONDS.labels(agent)
     for event in events:
         if event.message.timestamp:
             lag.observe(max(0.0, now - event.message.timestamp))
-    PROGRESS.advance(events)
-    record_sessions(session_changes(found, result))
 
 
 def record_sessions(changes: SessionChanges) -> None:
@@ -200,3 +213,11 @@ def install(app: faust.App, table: faust.types.TableT, topic: str, port: int, si
     async def refresh_metrics() -> None:
         refresh_open_sessions(table.data.values(), sites)
         await refresh_consumer_lag(app.consumer, topic)
+
+
+def record_analytics(outputs: AnalyticsOutputs) -> None:
+    """After the analytics agent's or a timer's outputs were acknowledged."""
+    for (site, segment, change), count in outputs.segment_moves.items():
+        SEGMENT_MOVES.labels(site, segment, change).inc(count)
+    for (site, funnel, step), count in outputs.funnel_steps.items():
+        FUNNEL_STEPS.labels(site, funnel, str(step)).inc(count)

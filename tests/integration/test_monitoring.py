@@ -181,11 +181,18 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitored]:
     folder = tmp_path_factory.mktemp("monitoring")
     broker = new_broker(folder / "broker")
     processor_port = free_port()
+    # A funnel the traffic goes through, so the funnel panels have series to show.
+    config = folder / "footfall.toml"
+    config.write_text(
+        '[[sites]]\nid = "demo"\nwrite_key = "demo_key"\n\n'
+        '[[sites.funnels]]\nname = "visit_to_purchase"\nwindow_s = 60\nsteps = [{type = "page_view"}, {type = "purchase"}]\n'
+    )
     pipeline = prometheus = traffic = None
     try:
         pipeline = start_pipeline(
             broker,
             folder / "stack",
+            FOOTFALL_CONFIG=str(config),
             FOOTFALL_COLLECTOR_WORKERS="2",
             FOOTFALL_PROCESSOR_METRICS_PORT=str(processor_port),
             # Sessions close within seconds: a 2 s gap, 1 s lateness, idle visitors forgotten every second.
