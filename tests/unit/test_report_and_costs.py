@@ -1,0 +1,83 @@
+"""Costs CSV validation and the report's pure formatting."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from rich.console import Console
+
+from footfall import report
+from footfall.costs_csv import CostFileError, parse_costs
+
+HEADER = "day,utm_source,utm_medium,utm_campaign,cost,currency"
+
+
+def render(renderable) -> str:
+    console = Console(width=200, record=True)
+    with console.capture() as captured:
+        console.print(renderable)
+    return captured.get()
+
+
+def test_a_valid_file_gives_rows_for_the_site() -> None:
+    rows = parse_costs([HEADER, "2024-05-01,google,cpc,spring,12.5,EUR", "", "2024-05-02,,,spring,0,USD"], "shop", 7)
+    assert rows == [
+        {"site_id": "shop", "version": 7, "day": "2024-05-01", "utm_source": "google", "utm_medium": "cpc", "utm_campaign": "spring", "cost": 12.5, "currency": "EUR"},
+        {"site_id": "shop", "version": 7, "day": "2024-05-02", "utm_source": "", "utm_medium": "", "utm_campaign": "spring", "cost": 0.0, "currency": "USD"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("2024-13-01,g,cpc,spring,1,EUR", "line 2, column day: '2024-13-01' is not a date"),
+        ("2024-05-01,g,cpc,spring,1,5,EUR", "line 2: expected 6 values, got 7"),
+        ("2024-05-01,g,cpc,spring,-3,EUR", "line 2, column cost: '-3' must be zero or more"),
+        ("2024-05-01,g,cpc,spring,1.000,00,EUR", "line 2: expected 6 values"),
+        ("2024-05-01,g,cpc,spring,nan,EUR", "line 2, column cost: 'nan' must be zero or more"),
+        ("2024-05-01,g,cpc,spring,1,euro", "line 2, column currency: 'euro' is not a three-letter currency code"),
+        ("2024-05-01,g,cpc,,1,EUR", "line 2, column utm_campaign: the campaign name is missing"),
+    ],
+)
+def test_a_bad_cell_is_named_by_line_and_column(line: str, expected: str) -> None:
+    with pytest.raises(CostFileError) as raised:
+        parse_costs([HEADER, line], "shop", 1)
+    assert str(raised.value).startswith(expected)
+
+
+def test_the_header_is_checked_and_repeated_campaign_days_refused() -> None:
+    with pytest.raises(CostFileError, match="line 1: the header must be day,utm_source"):
+        parse_costs(["date,source,cost", "2024-05-01,g,1"], "shop", 1)
+    with pytest.raises(CostFileError, match="line 3: the same day and campaign as line 2"):
+        parse_costs([HEADER, "2024-05-01,g,cpc,spring,1,EUR", "2024-05-01,g,cpc,spring,2,EUR"], "shop", 1)
+
+
+def test_since_takes_days_or_a_date() -> None:
+    today = date(2024, 5, 31)
+    assert report.parse_since("7d", today) == date(2024, 5, 24)
+    assert report.parse_since("2024-01-02", today) == date(2024, 1, 2)
+    with pytest.raises(ValueError, match="--since takes 7d"):
+        report.parse_since("last week", today)
+
+
+def test_empty_sections_say_no_data_yet() -> None:
+    assert "no data yet" in render(report.traffic([]))
+    assert "no data yet" in render(report.surveys([], []))
+    assert "import campaign costs" in render(report.cac([]))
+
+
+def test_funnel_steps_are_shares_of_the_previous_and_first_step() -> None:
+    rows = [{"funnel": "checkout", "step": step, "visitors": visitors} for step, visitors in ((1, 200), (2, 50), (3, 10))]
+    printed = render(report.funnels(rows))
+    assert "│ 3    │ 10       │ 20.0%       │ 5.0%" in printed
+
+
+def test_retention_shares_are_of_the_cohorts_first_week() -> None:
+    rows = [
+        {"cohort_week": "2024-05-06", "week_number": 0, "visitors": 4},
+        {"cohort_week": "2024-05-06", "week_number": 2, "visitors": 1},
+        {"cohort_week": "2024-05-13", "week_number": 0, "visitors": 2},
+        {"cohort_week": "2024-05-13", "week_number": 1, "visitors": 2},
+    ]
+    assert report.retention_grid(rows) == (3, [("2024-05-06", 4, [1.0, 0.0, 0.25]), ("2024-05-13", 2, [1.0, 1.0, 0.0])])
