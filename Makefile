@@ -49,11 +49,12 @@ test: setup
 test-unit: setup
 	$(PY) -m pytest tests/unit
 
-bench: setup  ## figures for the README (takes about 20 minutes)
+bench: setup  ## figures for the README (takes about 30 minutes)
 	$(PY) -m bench.collector_throughput
 	$(PY) -m bench.producer_clients
 	$(PY) -m bench.sessioniser_throughput
 	$(PY) -m bench.freshness
+	$(PY) -m bench.analytics_throughput
 
 # Regenerate the full pin list after changing pyproject.toml.
 lock:

@@ -1,11 +1,11 @@
 """A Faust worker whose agent only counts: the framework's own ceiling for the
 sessioniser benchmark, under the sessioniser's settings (processors.faust_app).
 
-It takes events in the same batches as the sessioniser and, once it has seen
-FOOTFALL_BENCH_EXPECTED of them, logs `consumed N events in S s` (from its first batch)
+It takes records of FOOTFALL_BENCH_TOPIC (footfall.events unless set) in the same batches
+as the sessioniser and, once it has seen FOOTFALL_BENCH_EXPECTED of them, logs `consumed N events in S s` (from its first batch)
 and exits.
 
-    python -m bench.empty_agent   (started by bench.sessioniser_throughput)
+    python -m bench.empty_agent   (started by the processors benchmarks)
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ from schemas.topics import EVENTS
 settings = load()
 EXPECTED = int(os.environ.get("FOOTFALL_BENCH_EXPECTED", "0"))
 app = new_app("footfall-bench-empty-agent", settings)
-events = app.topic(EVENTS.name, key_serializer="raw", value_serializer="raw", partitions=EVENTS.partitions)
+events = app.topic(
+    os.environ.get("FOOTFALL_BENCH_TOPIC", EVENTS.name), key_serializer="raw", value_serializer="raw",
+    partitions=EVENTS.partitions,
+)
 log = logging.getLogger("footfall.bench")
 
 
