@@ -7,6 +7,7 @@ is recognised as such and left alone.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -59,12 +60,14 @@ def stop(started: Started, grace_s: float = 20.0) -> bool:
     if not started.alive():
         return False
     process = psutil.Process(started.pid)
+    children = process.children(recursive=True)
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(grace_s)
     except psutil.TimeoutExpired:
         process.kill()
         process.wait(5)
+    _kill_left_behind(children)
     return True
 
 
@@ -72,8 +75,20 @@ def kill(started: Started) -> None:
     """SIGKILL at once: a crash, as fault-injection tests need one."""
     if started.alive():
         process = psutil.Process(started.pid)
+        children = process.children(recursive=True)
         process.kill()
         process.wait(5)
+        _kill_left_behind(children)
+
+
+def _kill_left_behind(children: list[psutil.Process]) -> None:
+    """A part killed, or slow to stop, leaves the processes it started (the collector's
+    workers) running on their own; they were ours, so they go too. psutil.Process knows
+    each one's start time, so a recycled PID is never hit."""
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    psutil.wait_procs(children, timeout=5)
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float, what: str, started: Started | None = None) -> None:

@@ -1,12 +1,15 @@
 import subprocess
+import sys
 from pathlib import Path
 
+import psutil
+import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from hypothesis import given
 from hypothesis import strategies as st
 
 from footfall.kafka_broker import BrokerConfig, cluster_id, server_properties
-from footfall.processes import Registry, Started, stop
+from footfall.processes import Registry, Started, kill, spawn, stop, wait_until
 from footfall.publishing import partition_for
 
 
@@ -51,3 +54,18 @@ def test_cluster_ids_never_look_like_an_option() -> None:
 def test_partitioning_matches_kafkas_default(key: bytes, partitions: int) -> None:
     every = list(range(partitions))
     assert partition_for(key, every, every) == DefaultPartitioner()(key, every, every)
+
+
+@pytest.mark.parametrize("end", [stop, kill])
+def test_a_part_ends_with_the_processes_it_started(tmp_path: Path, end) -> None:
+    """A parent that dies leaves its children running on their own (as the collector's
+    workers would); stopping or killing the part ends them too."""
+    parent = spawn(
+        "parent", (sys.executable, "-c", "import subprocess, time; subprocess.Popen(['sleep', '120']); time.sleep(120)"),
+        tmp_path / "parent.log", "nowhere",
+    )
+    wait_until(lambda: bool(psutil.Process(parent.pid).children()), 10, "the child")
+    (child,) = psutil.Process(parent.pid).children()
+    end(parent)
+    assert not parent.alive()
+    assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
