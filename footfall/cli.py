@@ -9,17 +9,25 @@ import sys
 import time
 from enum import Enum
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
+from footfall import report as report_sections
 from footfall import settings as config
+from footfall.costs_csv import CostFileError, parse_costs
+from footfall.costs_import import store_costs
 from footfall.demo import DemoResult, run_demo
+from footfall.heatmap import parse_since as parse_heatmap_since
+from footfall.heatmap import read_heatmap, top_paths
 from footfall.processes import Started, wait_until
+from footfall.report_queries import Scope
 from footfall.stack import Part, Stack, http_ok
 from footfall.summary import event_count, summarise
 from sinks.backend import ClickHouseError, is_read_only
@@ -231,6 +239,106 @@ def print_rows(rows: list[dict[str, Any]], output: OutputFormat) -> None:
     for row in rows:
         table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
     console.print(table)
+
+
+@app.command()
+def report(
+    site: str | None = typer.Option(None, "--site", help="One site (default: all sites)."),
+    since: str = typer.Option("30d", "--since", help="7d, 30d (any number of days) or a date like 2024-05-01."),
+) -> None:
+    """Print traffic, sessions, funnels, segments, revenue, surveys, CAC and retention."""
+    try:
+        scope = Scope(site, report_sections.parse_since(since))
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"[bold]footfall report[/bold]: {site or 'all sites'}, since {scope.since.isoformat()}")
+    try:
+        for section in report_sections.build(partial(run_query, config.load()), scope):
+            console.print(section)
+            console.print()
+    except ClickHouseError as exc:
+        console.print(f"[red]ClickHouse refused a report query:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+costs_app = typer.Typer(help="Campaign costs, for CAC per campaign.", no_args_is_help=True)
+app.add_typer(costs_app, name="costs")
+
+
+def default_site(settings: config.Settings) -> str:
+    """The one configured site; with several, the user must say which."""
+    if len(settings.sites) != 1:
+        console.print(f"[red]several sites are configured ({', '.join(s.id for s in settings.sites)}); choose one with --site[/red]")
+        raise typer.Exit(2)
+    return settings.sites[0].id
+
+
+@costs_app.command("import")
+def import_costs(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV: day,utm_source,utm_medium,utm_campaign,cost,currency"),
+    site: str | None = typer.Option(None, "--site", help="The site the costs belong to (default: the one configured)."),
+) -> None:
+    """Import campaign costs; importing the same days and campaigns again replaces them."""
+    settings = config.load()
+    site_id = site or default_site(settings)
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as lines:
+            rows = parse_costs(lines, site_id, version=time.time_ns() // 1_000_000)
+    except CostFileError as exc:
+        console.print(f"[red]{file} was not imported:[/red]\n{exc}")
+        raise typer.Exit(1) from None
+    try:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"storing {len(rows):,} cost rows", total=len(rows))
+            store_costs(settings, rows, on_chunk=lambda stored: progress.advance(task, stored))
+    except ClickHouseError as exc:
+        console.print(f"[red]storing the costs failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"imported {len(rows):,} cost rows for site {site_id} from {file}")
+
+
+def print_no_heatmap(site: str, path: str, since: str | None, others: list[tuple[str, int]]) -> None:
+    """A mistyped path is the usual cause: name the paths that do have data."""
+    window = f" since {since}" if since else ""
+    console.print(f"[red]no page views or clicks for {site} {path}{window}[/red]")
+    if not others:
+        console.print(f"site {site} has no page views{window}")
+        return
+    console.print("the most viewed paths of this site:")
+    for other, views in others:
+        console.print(f"  {other}  ({views:,} views)")
+
+
+@app.command()
+def heatmap(
+    site: str = typer.Option(..., "--site", help="The site id."),
+    path: str = typer.Option(..., "--path", help="The page path, as in footfall.events, e.g. /pricing."),
+    out: Path = typer.Option(..., "--out", dir_okay=False, help="Where to write the PNG."),
+    since: str | None = typer.Option(None, "--since", help="30m, 24h, 7d, 2w, or an ISO date or time (default: all)."),
+) -> None:
+    """Draw a page's click heatmap and scroll map to a PNG."""
+    try:
+        start = parse_heatmap_since(since) if since else None
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    query = partial(run_query, config.load())
+    try:
+        with console.status(f"reading the heatmap of {site} {path} …"):
+            figures = read_heatmap(query, site, path, start)
+            if not (figures.views or figures.clicks):
+                print_no_heatmap(site, path, since, top_paths(query, site, start))
+                raise typer.Exit(1)
+    except ClickHouseError as exc:
+        console.print(f"[red]ClickHouse refused a heatmap query:[/red] {exc}")
+        raise typer.Exit(1) from None
+    say(f"{figures.views:,} page views, {figures.visitors:,} visitors, {figures.clicks:,} clicks")
+    # matplotlib only when drawing: every other command starts without it.
+    from footfall.heatmap_picture import draw
+
+    draw(figures, out)
+    console.print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -219,6 +219,128 @@ FROM
 
 ANALYTICS_TABLES = ("segment_membership", "segment_changes", "customers", "funnel_progress")
 
+# What a site paid per campaign and day, imported from CSV (`footfall costs import`). The
+# key is the whole row but the cost, so importing the same file again replaces its rows
+# instead of adding to them; the version (the import time) makes the later import win.
+CAMPAIGN_COSTS = f"""
+CREATE TABLE IF NOT EXISTS {DATABASE}.campaign_costs
+(
+    site_id       LowCardinality(String),
+    day           Date,
+    utm_source    LowCardinality(String),
+    utm_medium    LowCardinality(String),
+    utm_campaign  LowCardinality(String),
+    cost          Float64,
+    currency      LowCardinality(String),
+    version       UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(day)
+ORDER BY (site_id, day, utm_source, utm_medium, utm_campaign)
+"""
+CAMPAIGN_COST_COLUMNS = ("site_id", "day", "utm_source", "utm_medium", "utm_campaign", "cost", "currency", "version")
+
+# Heatmaps, scroll maps and hourly page stats: rollups that materialized views keep from
+# footfall.events. A view sees every row inserted, and an event's row is inserted again when
+# it moves to another session (its version + 1) or when a replay writes it in a batch shaped
+# differently; so the rollups count distinct event ids (uniqExact) and keep engaged time per
+# event id (maxMap), which makes every figure exact however often an event was written.
+# x is the click's share of the page width in HEATMAP_COLUMNS columns; y is in bands of
+# HEATMAP_BAND_PX page pixels from the top, so the first screen is the same rows on a short
+# page and a long one (clicks below the last band count in it).
+HEATMAP_COLUMNS = 20
+HEATMAP_BAND_PX = 100
+HEATMAP_BANDS = 100
+SCROLL_BAND_PCT = 25
+
+
+def hourly_rollup(table: str, columns: tuple[str, ...], sort_keys: tuple[str, ...] = ()) -> str:
+    """A rollup per site, path and hour, the shape of every heatmap and page query."""
+    body = ",\n    ".join(("site_id  LowCardinality(String)", "path  String", "hour  DateTime('UTC')", *columns))
+    return f"""
+CREATE TABLE IF NOT EXISTS {DATABASE}.{table}
+(
+    {body}
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (site_id, path, hour{"".join(", " + key for key in sort_keys)})
+"""
+
+
+HEATMAP_CLICKS = hourly_rollup(
+    "heatmap_clicks", ("y_band  UInt16", "x_bucket  UInt8", "clicks  AggregateFunction(uniqExact, String)"), ("y_band", "x_bucket")
+)
+
+HEATMAP_CLICKS_VIEW = f"""
+CREATE MATERIALIZED VIEW IF NOT EXISTS {DATABASE}.heatmap_clicks_mv TO {DATABASE}.heatmap_clicks AS
+SELECT site_id, path, toStartOfHour(ts) AS hour,
+       toUInt8(least(floor(assumeNotNull(x) / assumeNotNull(page_width) * {HEATMAP_COLUMNS}), {HEATMAP_COLUMNS - 1})) AS x_bucket,
+       toUInt16(least(floor(assumeNotNull(y) / {HEATMAP_BAND_PX}), {HEATMAP_BANDS - 1})) AS y_band,
+       uniqExactState(event_id) AS clicks
+FROM {DATABASE}.events
+WHERE name = 'Element Clicked' AND x >= 0 AND y >= 0 AND page_width > 0
+GROUP BY site_id, path, hour, x_bucket, y_band
+"""
+
+# Scroll reports per quarter of the page: the tracker reports a page view's depth when it
+# passes into a deeper quarter (25, 50, 75, 100 %), so a quarter's reports are the page
+# views that got there; one that jumped past a quarter counts in the deeper one only, and
+# one that went deeper within a quarter before leaving is reported there again on leaving.
+SCROLL_REACH = hourly_rollup("scroll_reach", ("band  UInt8", "reports  AggregateFunction(uniqExact, String)"), ("band",))
+
+SCROLL_REACH_VIEW = f"""
+CREATE MATERIALIZED VIEW IF NOT EXISTS {DATABASE}.scroll_reach_mv TO {DATABASE}.scroll_reach AS
+SELECT site_id, path, toStartOfHour(ts) AS hour,
+       toUInt8(least(intDiv(toUInt32(assumeNotNull(scroll_pct)), {SCROLL_BAND_PCT}) * {SCROLL_BAND_PCT}, 100)) AS band,
+       uniqExactState(event_id) AS reports
+FROM {DATABASE}.events
+WHERE name = 'Page Scrolled' AND scroll_pct >= 0
+GROUP BY site_id, path, hour, band
+"""
+
+PAGE_HOURLY = hourly_rollup(
+    "page_hourly",
+    (
+        "views  AggregateFunction(uniqExact, String)",
+        "visitors  AggregateFunction(uniq, String)",
+        "engaged_ms  AggregateFunction(maxMap, Map(String, Float64))",
+    ),
+)
+
+PAGE_HOURLY_VIEW = f"""
+CREATE MATERIALIZED VIEW IF NOT EXISTS {DATABASE}.page_hourly_mv TO {DATABASE}.page_hourly AS
+SELECT site_id, path, toStartOfHour(ts) AS hour,
+       uniqExactStateIf(event_id, type = 'page_view') AS views,
+       uniqStateIf(anonymous_id, type = 'page_view') AS visitors,
+       maxMapStateIf(map(event_id, JSONExtractFloat(properties, 'engaged_ms')), name = 'Page Engaged') AS engaged_ms
+FROM {DATABASE}.events
+WHERE type = 'page_view' OR name = 'Page Engaged'
+GROUP BY site_id, path, hour
+"""
+
+# Bounces come from sessions, whose rows are rewritten as they grow: a materialized view
+# would count every version, so this view reads them FINAL, when asked. A page's bounce
+# rate is the share of the sessions entering on it that bounced, by the hour they started.
+PAGE_STATS_HOURLY = f"""
+CREATE VIEW IF NOT EXISTS {DATABASE}.page_stats_hourly AS
+SELECT site_id, path, hour, views, visitors, engaged_ms, entries, bounces,
+       if(entries > 0, bounces / entries, NULL) AS bounce_rate
+FROM
+(
+    SELECT site_id, path, hour, uniqExactMerge(views) AS views, uniqMerge(visitors) AS visitors,
+           arraySum(mapValues(maxMapMerge(engaged_ms))) AS engaged_ms
+    FROM {DATABASE}.page_hourly
+    GROUP BY site_id, path, hour
+) AS pages
+LEFT JOIN
+(
+    SELECT site_id, entry_path AS path, toStartOfHour(started_at) AS hour, count() AS entries, sum(is_bounce) AS bounces
+    FROM {DATABASE}.sessions FINAL
+    GROUP BY site_id, path, hour
+) AS sessions USING (site_id, path, hour)
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, sessions and dead-lettered messages", (EVENTS, SESSIONS, INVALID_EVENTS)),
     Migration(2, "insert deduplication for replayed batches", INSERT_DEDUPLICATION),
@@ -227,6 +349,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "segments, customers and funnel progress",
         (SEGMENT_MEMBERSHIP, SEGMENT_CHANGES, CUSTOMERS, FUNNEL_PROGRESS, FUNNEL_DAILY, *deduplicated(ANALYTICS_TABLES)),
     ),
+    Migration(
+        4,
+        "heatmaps, scroll maps and hourly page stats",
+        (HEATMAP_CLICKS, HEATMAP_CLICKS_VIEW, SCROLL_REACH, SCROLL_REACH_VIEW, PAGE_HOURLY, PAGE_HOURLY_VIEW, PAGE_STATS_HOURLY),
+    ),
+    Migration(5, "campaign costs", (CAMPAIGN_COSTS,)),
 )
 
 MIGRATIONS_TABLE = f"""

@@ -6,7 +6,9 @@ never double counts. While ClickHouse refuses writes the partitions are paused a
 batch is retried with backoff: nothing is read that could not be stored.
 
 The sink owns the embedded engine while it runs, so it also answers read-only queries
-(`footfall query`) over HTTP on loopback.
+(`footfall query`) over HTTP on loopback, and stores imported campaign costs
+(`footfall costs import`): those rows come from a file, not a stream, and the importer
+needs to know they are stored, so they arrive over HTTP rather than through Kafka.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from footfall.settings import Settings
-from schemas.tables import DATABASE
+from schemas.tables import CAMPAIGN_COST_COLUMNS, DATABASE
 from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 from sinks import metrics
 from sinks.backend import Backend, ClickHouseError, is_read_only
@@ -57,6 +59,10 @@ class Writer:
             self.backend.insert(f"{DATABASE}.invalid_events", batch.invalid)
             for table, rows in batch.analytics.items():
                 self.backend.insert(f"{DATABASE}.{table}", rows)
+
+    def insert_costs(self, rows: list[dict]) -> None:
+        with self.lock:
+            self.backend.insert(f"{DATABASE}.campaign_costs", rows)
 
     def query(self, sql: str) -> list[dict]:
         with self.lock:
@@ -139,6 +145,20 @@ def http_app(writer: Writer, settings: Settings) -> Starlette:
             return Response(orjson.dumps({"error": str(exc)}), 400, media_type="application/json")
         return Response(orjson.dumps(rows), media_type="application/json")
 
+    async def costs(request: Request) -> Response:
+        try:
+            rows = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            rows = None
+        if not isinstance(rows, list) or not all(isinstance(row, dict) and set(row) == set(CAMPAIGN_COST_COLUMNS) for row in rows):
+            error = f"a JSON array of rows with exactly the columns {', '.join(CAMPAIGN_COST_COLUMNS)}"
+            return Response(orjson.dumps({"error": error}), 400, media_type="application/json")
+        try:
+            await asyncio.to_thread(writer.insert_costs, rows)
+        except ClickHouseError as exc:
+            return Response(orjson.dumps({"error": str(exc)}), 400, media_type="application/json")
+        return Response(orjson.dumps({"stored": len(rows)}), media_type="application/json")
+
     async def healthz(request: Request) -> Response:
         return Response(orjson.dumps({"status": "ok"}), media_type="application/json")
 
@@ -158,6 +178,7 @@ def http_app(writer: Writer, settings: Settings) -> Starlette:
 
     routes = [
         Route("/query", query, methods=["POST"]),
+        Route("/costs", costs, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]

@@ -1,0 +1,114 @@
+"""A page's click heatmap, scroll map and figures, read from the rollups migration 4 keeps.
+
+Reads go through a `query` callable (the CLI's, which asks the running sink or opens the
+embedded engine), so this module holds the SQL and the shapes, and no connection.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from schemas.tables import DATABASE, HEATMAP_COLUMNS, SCROLL_BAND_PCT
+from sinks.rows import clickhouse_text, quote
+
+Query = Callable[[str], list[dict[str, Any]]]
+RELATIVE = re.compile(r"^(\d+)([mhdw])$")
+UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+SCROLL_BANDS = tuple(range(0, 101, SCROLL_BAND_PCT))
+
+
+@dataclass(frozen=True)
+class PageHeatmap:
+    """One page's figures. `grid[y_band][x_bucket]` counts clicks; `reach[band]` counts the
+    page views that got to that depth (band 0: every page view)."""
+
+    site: str
+    path: str
+    since: datetime | None
+    grid: list[list[int]]
+    reach: dict[int, int]
+    views: int
+    visitors: int
+    engaged_ms: float
+
+    @property
+    def clicks(self) -> int:
+        return sum(map(sum, self.grid))
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """`30m`, `24h`, `7d`, `2w` before now, or an ISO 8601 date or time (UTC unless it says)."""
+    now = now or datetime.now(UTC)
+    relative = RELATIVE.match(text.strip())
+    if relative:
+        return now - timedelta(**{UNITS[relative[2]]: int(relative[1])})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"--since {text!r} is neither a time like 2026-11-01 nor a span like 24h or 7d") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def where(site: str, path: str | None, since: datetime | None) -> str:
+    conditions = [f"site_id = {quote(site)}"]
+    if path is not None:
+        conditions.append(f"path = {quote(path)}")
+    if since is not None:
+        # Rollups are hourly: the hour holding `since` is included whole.
+        conditions.append(f"hour >= toStartOfHour(toDateTime64({quote(clickhouse_text(since))}, 3, 'UTC'))")
+    return " AND ".join(conditions)
+
+
+def click_grid(query: Query, site: str, path: str, since: datetime | None = None) -> list[list[int]]:
+    """Rows of y bands from the top of the page, down to the deepest band clicked."""
+    cells = query(
+        f"SELECT y_band, x_bucket, uniqExactMerge(clicks) AS clicks FROM {DATABASE}.heatmap_clicks "
+        f"WHERE {where(site, path, since)} GROUP BY y_band, x_bucket"
+    )
+    grid = [[0] * HEATMAP_COLUMNS for _ in range(max((c["y_band"] for c in cells), default=-1) + 1)]
+    for cell in cells:
+        grid[cell["y_band"]][cell["x_bucket"]] = int(cell["clicks"])
+    return grid
+
+
+def scroll_reports(query: Query, site: str, path: str, since: datetime | None = None) -> dict[int, int]:
+    rows = query(
+        f"SELECT band, uniqExactMerge(reports) AS reports FROM {DATABASE}.scroll_reach "
+        f"WHERE {where(site, path, since)} GROUP BY band"
+    )
+    return {row["band"]: int(row["reports"]) for row in rows}
+
+
+def page_figures(query: Query, site: str, path: str, since: datetime | None = None) -> dict[str, Any]:
+    """Views, distinct visitors and engaged time over the whole range (states merged across
+    hours, so a visitor seen in two hours counts once)."""
+    rows = query(
+        f"SELECT uniqExactMerge(views) AS views, uniqMerge(visitors) AS visitors, "
+        f"arraySum(mapValues(maxMapMerge(engaged_ms))) AS engaged_ms FROM {DATABASE}.page_hourly "
+        f"WHERE {where(site, path, since)}"
+    )
+    return rows[0] if rows else {"views": 0, "visitors": 0, "engaged_ms": 0.0}
+
+
+def top_paths(query: Query, site: str, since: datetime | None = None, limit: int = 10) -> list[tuple[str, int]]:
+    """The site's most viewed paths: what to offer when a path has no data."""
+    rows = query(
+        f"SELECT path, uniqExactMerge(views) AS views FROM {DATABASE}.page_hourly "
+        f"WHERE {where(site, None, since)} GROUP BY path ORDER BY views DESC, path LIMIT {int(limit)}"
+    )
+    return [(row["path"], int(row["views"])) for row in rows]
+
+
+def read_heatmap(query: Query, site: str, path: str, since: datetime | None = None) -> PageHeatmap:
+    figures = page_figures(query, site, path, since)
+    reports = scroll_reports(query, site, path, since)
+    reach = {band: reports.get(band, 0) for band in SCROLL_BANDS}
+    reach[0] = int(figures["views"])
+    return PageHeatmap(
+        site=site, path=path, since=since, grid=click_grid(query, site, path, since), reach=reach,
+        views=int(figures["views"]), visitors=int(figures["visitors"]), engaged_ms=float(figures["engaged_ms"]),
+    )
