@@ -77,6 +77,9 @@ async def sessionise(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(settings.processor_batch_events, within=settings.processor_batch_s):
             started = time.perf_counter()
             partition_of = {event.key: event.message.partition for event in batch}
+            # Seen now, before any await: the idle timer must not forget a visitor whose
+            # new state is still on its way to the table.
+            last_seen.update(dict.fromkeys(partition_of, time.monotonic()))
             found = FirstSeen(visitors.data.get)
             result = sessionise_batch(((event.key, event.value) for event in batch), found, rules_for)
             records = [Record(SESSIONISED.name, key, value) for key, value in result.sessionised]
@@ -89,7 +92,6 @@ async def sessionise(stream: faust.StreamT) -> None:
             for key, state in result.states.items():
                 visitors.data[key] = state
                 visitors.send_changelog(partition_of[key], key, state)
-            last_seen.update(dict.fromkeys(partition_of, time.monotonic()))
             metrics.record_batch(batch, result, found.found, started)
     finally:
         await publisher.stop()
