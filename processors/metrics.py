@@ -104,7 +104,6 @@ def record_batch(events: Sequence[faust.EventT], result: BatchResult, found: Map
     """After a sessioniser batch's outputs were acknowledged: what it processed and how
     long it took."""
     record_events(AGENT, events, started)
-    PROGRESS.advance(events)
     record_sessions(session_changes(found, result))
 
 
@@ -118,6 +117,7 @@ def record_events(agent: str, events: Sequence[faust.EventT], started: float) ->
     for event in events:
         if event.message.timestamp:
             lag.observe(max(0.0, now - event.message.timestamp))
+    PROGRESS.advance(events)
 
 
 def record_sessions(changes: SessionChanges) -> None:
@@ -159,9 +159,10 @@ def refresh_open_sessions(states: Any, sites: Sequence[str]) -> None:
         OPEN_SESSIONS.labels(site).set(count)
 
 
-async def refresh_consumer_lag(consumer: Any, topic: str) -> None:
-    """Lag per partition this worker owns now; partitions it gave up lose their series."""
-    assigned = sorted((tp for tp in consumer.assignment() if tp.topic == topic), key=lambda tp: tp.partition)
+async def refresh_consumer_lag(consumer: Any, topics: Sequence[str]) -> None:
+    """Lag per partition of the agents' topics this worker owns now; partitions it gave up
+    lose their series."""
+    assigned = sorted((tp for tp in consumer.assignment() if tp.topic in topics), key=lambda tp: (tp.topic, tp.partition))
     ends = await consumer.highwaters(*assigned) if assigned else {}
     owned = {(tp.topic, tp.partition) for tp in assigned}
     for given_up in set(PROGRESS.next) - owned:
@@ -200,7 +201,7 @@ def start_series(sites: Sequence[str]) -> None:
             SESSIONS_CLOSED.labels(site, converted)
 
 
-def install(app: faust.App, table: faust.types.TableT, topic: str, port: int, sites: Sequence[str]) -> None:
+def install(app: faust.App, table: faust.types.TableT, topics: Sequence[str], port: int, sites: Sequence[str]) -> None:
     """Serve the worker's metrics once it starts, and keep its gauges current."""
     start_series(sites)
 
@@ -212,7 +213,7 @@ def install(app: faust.App, table: faust.types.TableT, topic: str, port: int, si
     @timed("refresh_metrics")
     async def refresh_metrics() -> None:
         refresh_open_sessions(table.data.values(), sites)
-        await refresh_consumer_lag(app.consumer, topic)
+        await refresh_consumer_lag(app.consumer, topics)
 
 
 def record_analytics(outputs: AnalyticsOutputs) -> None:
