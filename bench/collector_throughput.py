@@ -28,6 +28,7 @@ from rich.console import Console
 
 from bench.common import figures_table, private_broker, producer_perf, repeat, tree_rss_bytes
 from bench.payloads import batch
+from collector.geo import Geolocator
 from collector.enrich import RequestMeta, normalise
 from collector.parsing import validate_message
 from footfall.kafka_admin import topic_size
@@ -52,7 +53,7 @@ class Run:
 def body_and_event_size() -> tuple[bytes, int]:
     payload = batch(random.Random(7), BATCH_SIZE)
     meta = RequestMeta("demo", datetime.now(UTC), "203.0.113.9", None)
-    events = [normalise(validate_message(m), meta, lambda: "x") for m in payload["batch"]]
+    events = [normalise(validate_message(m), meta, lambda: "x", Geolocator().locate) for m in payload["batch"]]
     size = sum(len(e.model_dump_json()) for e in events) // len(events)
     return orjson.dumps(payload), size
 

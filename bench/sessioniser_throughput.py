@@ -35,6 +35,7 @@ from rich.console import Console
 from bench.common import figures_table, private_broker, repeat
 from bench.worker_bench import end_offsets, output_span, run_worker
 from collector.enrich import RequestMeta, normalise
+from collector.geo import Geolocator
 from collector.parsing import validate_message
 from footfall.demo import generate
 from schemas.topics import EVENTS, SESSIONISED, SESSIONS
@@ -66,13 +67,14 @@ def normalised_events(count: int, seed: int) -> list[tuple[bytes, bytes]]:
         if len(messages) >= count:
             break
         visitors = int(visitors * count / len(messages) * 1.1) + 1
+    locate = Geolocator().locate
     records = []
     for message in messages[:count]:
         # Sent as it happened: received at its own time, straight from the browser.
         message = {**message, "sentAt": message["timestamp"]}
         received = datetime.fromisoformat(message["timestamp"])
         meta = RequestMeta("demo", received, "203.0.113.9", None)
-        event = normalise(validate_message(message), meta, lambda: "unused")
+        event = normalise(validate_message(message), meta, lambda: "unused", locate)
         records.append((event.kafka_key, event.model_dump_json().encode()))
     return records
 

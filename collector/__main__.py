@@ -8,12 +8,18 @@ import tempfile
 
 import uvicorn
 
+from collector.geo import GeoDatabaseError, Geolocator
 from footfall.settings import load
 
 
 def main() -> None:
     settings = load()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        # Refused here, once: a worker failing in the factory would be restarted for ever.
+        Geolocator(settings.geoip_city_db)
+    except GeoDatabaseError as exc:
+        raise SystemExit(f"collector not started: {exc}") from None
     # The workers' metrics meet in files of one folder, made before any worker imports
     # prometheus_client (collector.metrics), and removed when the collector stops.
     with tempfile.TemporaryDirectory(prefix="footfall-collector-metrics-") as folder:

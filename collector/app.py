@@ -26,6 +26,7 @@ from starlette.routing import Route
 from collector import metrics
 from collector.cors import cors_headers, preflight_allowed
 from collector.enrich import RequestMeta, normalise
+from collector.geo import Geolocator
 from collector.parsing import (
     Rejected,
     RequestError,
@@ -77,6 +78,7 @@ class Ingest:
     def __init__(self, settings: Settings, publisher: Publisher):
         self.settings = settings
         self.publisher = publisher
+        self.locate = Geolocator(settings.geoip_city_db).locate
 
     def site_for(self, key: str | None) -> Site:
         if key is None:
@@ -135,7 +137,7 @@ class Ingest:
         types: list[str] = []
         for index, message in valid:
             try:
-                event = normalise(message, meta, partial(fallback_event_id, meta.site_id, raws[index]))
+                event = normalise(message, meta, partial(fallback_event_id, meta.site_id, raws[index]), self.locate)
             except ValueError as exc:
                 rejected.append(Rejected(index, str(exc), raws[index]))
                 continue

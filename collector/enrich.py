@@ -1,8 +1,8 @@
 """From a validated Segment message to footfall's normalised event, without any I/O.
 
 Enrichment adds what the server knows and the device does not: when the event really
-happened on the server's clock, what the user agent is, and where the visitor is,
-with the address anonymised first.
+happened on the server's clock, what the user agent is, and where the visitor is: the
+place is looked up from the full address, and only the anonymised address is kept.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import ValidationError
 
+from collector.geo import Place
 from collector.parsing import describe_error
 from collector.privacy import anonymise_ip
 from collector.useragent import parse_user_agent
@@ -110,11 +111,17 @@ def _type_and_name(message: Message) -> tuple[EventType, str]:
     return TRACK_TYPES.get(message.event, EventType.TRACK), message.event
 
 
-def normalise(message: Message, meta: RequestMeta, fallback_event_id: Callable[[], str]) -> Event:
+def normalise(
+    message: Message,
+    meta: RequestMeta,
+    fallback_event_id: Callable[[], str],
+    locate: Callable[[str | None], Place],
+) -> Event:
     """The normalised event for one message; ValueError names a bad reserved property.
 
     `fallback_event_id` is called only when an SDK sent no messageId; a message that did
-    carry one keeps it, so its retries map to the same event_id downstream.
+    carry one keeps it, so its retries map to the same event_id downstream. `locate` places
+    an IP address (collector.geo).
     """
     context = message.context
     page = context.page
@@ -127,6 +134,8 @@ def normalise(message: Message, meta: RequestMeta, fallback_event_id: Callable[[
     library = context.library
     event_type, name = _type_and_name(message)
     properties = message.properties if isinstance(message, (TrackMessage, PageMessage)) else {}
+    ip = context.ip or meta.client_ip
+    place = locate(ip)
 
     # Every field is already validated or derived here; skipping a second validation
     # pass is a quarter of the time spent per event.
@@ -150,7 +159,10 @@ def normalise(message: Message, meta: RequestMeta, fallback_event_id: Callable[[
         os=agent.os,
         os_version=agent.os_version,
         device=agent.device,
-        ip=anonymise_ip(context.ip or meta.client_ip),
+        ip=anonymise_ip(ip),
+        country=place.country,
+        region=place.region,
+        city=place.city,
         locale=context.locale,
         screen_width=screen.width if screen else None,
         screen_height=screen.height if screen else None,

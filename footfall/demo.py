@@ -76,7 +76,16 @@ DEVICES: tuple[tuple[Device, int], ...] = (
             "Version/17.0 Mobile/15E148 Safari/604.1", (820, 1180, 2.0), (820, 1106), 1.6), 5),
 )
 
-LOCALES = (("en-GB", "GB"), ("en-US", "US"), ("de-DE", "DE"), ("fr-FR", "FR"), ("nl-NL", "NL"), ("es-ES", "ES"))
+# Each locale's country, and a network registered in that country for its visitors'
+# addresses, so the demo's events are placed where its visitors live.
+LOCALES = (
+    ("en-GB", "GB", "86.128"),
+    ("en-US", "US", "73.0"),
+    ("de-DE", "DE", "79.192"),
+    ("fr-FR", "FR", "90.0"),
+    ("nl-NL", "NL", "77.160"),
+    ("es-ES", "ES", "80.24"),
+)
 PLANS = (("free", 6), ("pro", 3), ("team", 1))
 
 
@@ -216,8 +225,8 @@ class _Visitor:
         self.rng = rng
         self.anonymous_id = _uuid(rng)
         self.device = rng.choices([d for d, _ in DEVICES], [w for _, w in DEVICES])[0]
-        self.locale, self.country = rng.choice(LOCALES)
-        self.ip = f"{rng.choice(('203.0.113', '198.51.100'))}.{rng.randint(1, 254)}"
+        self.locale, self.country, network = rng.choice(LOCALES)
+        self.ip = f"{network}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
         self.will_identify = rng.random() < 1 / 3
         self.user_id: str | None = None
         self.clock = 0

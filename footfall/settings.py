@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     collector_workers: int = 2
     max_body_bytes: int = 512 * 1024
     retry_after_s: int = 5
+    # A MaxMind City database (.mmdb) adds region and city to the country every event gets.
+    geoip_city_db: Path | None = None
 
     @field_validator("sites")
     @classmethod

@@ -46,7 +46,14 @@ visitors = app.Table(VISITORS_TABLE, key_type=bytes, partitions=EVENTS.partition
 use_codec(visitors, CODEC_NAME)
 # When each visitor was last seen, by this worker's clock, for the idle timer.
 last_seen: dict[bytes, float] = {}
-metrics.install(app, visitors, (EVENTS.name, SESSIONISED.name), settings.processor_metrics_port, [site.id for site in settings.sites])
+metrics.install(
+    app,
+    visitors,
+    (EVENTS.name, SESSIONISED.name),
+    settings.kafka_bootstrap,
+    settings.processor_metrics_port,
+    [site.id for site in settings.sites],
+)
 
 
 def rules_for(site_id: str) -> Rules:

@@ -6,7 +6,8 @@ workers on one machine need several ports: a worker whose port is taken serves o
 one instead and logs which (FOOTFALL_PROCESSOR_METRICS_PORT=0 always picks a free one).
 
 Gauges that need a look at the whole worker (open sessions, consumer lag) are refreshed
-by a timer in the worker's event loop, where the table may be read safely.
+by a timer in the worker's event loop, where the table may be read safely; offsets come
+through a client of the timer's own (processors.lag_probe).
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ import functools
 import logging
 import time
 from collections import Counter as Tally
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from processors.analytics import Outputs as AnalyticsOutputs
 from processors.batch import BatchResult
+from processors.lag_probe import LagProbe
 from processors.session_changes import Before, ClosedSession, SessionChanges, session_changes
 
 log = logging.getLogger("footfall.sessioniser")
@@ -159,20 +162,23 @@ def refresh_open_sessions(states: Any, sites: Sequence[str]) -> None:
         OPEN_SESSIONS.labels(site).set(count)
 
 
-async def refresh_consumer_lag(consumer: Any, topics: Sequence[str]) -> None:
+async def refresh_consumer_lag(assigned: Iterable[faust.types.TP], probe: LagProbe, topics: Sequence[str]) -> None:
     """Lag per partition of the agents' topics this worker owns now; partitions it gave up
     lose their series."""
-    assigned = sorted((tp for tp in consumer.assignment() if tp.topic in topics), key=lambda tp: (tp.topic, tp.partition))
-    ends = await consumer.highwaters(*assigned) if assigned else {}
-    owned = {(tp.topic, tp.partition) for tp in assigned}
-    for given_up in set(PROGRESS.next) - owned:
+    owned = sorted((tp.topic, tp.partition) for tp in assigned if tp.topic in topics)
+    for given_up in set(PROGRESS.next) - set(owned):
         del PROGRESS.next[given_up]
-    for tp in assigned:
-        # Before its first batch from a partition, the worker is where its consumer is.
-        position = PROGRESS.next.get((tp.topic, tp.partition)) or await consumer.position(tp)
-        if position is not None and ends.get(tp) is not None:
-            CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, ends[tp] - position))
-            PROGRESS.reported.add((tp.topic, str(tp.partition)))
+    try:
+        ends = await probe.end_offsets(owned)
+        for topic, partition in owned:
+            # Before its first batch from a partition, the worker resumes where the group committed.
+            position = PROGRESS.next.get((topic, partition)) or await probe.committed(topic, partition)
+            if position is not None and ends.get((topic, partition)) is not None:
+                CONSUMER_LAG.labels(topic, str(partition)).set(max(0, ends[(topic, partition)] - position))
+                PROGRESS.reported.add((topic, str(partition)))
+    except KafkaError as exc:
+        # An exception would end the worker; the gauges keep their last values instead.
+        log.warning("consumer lag not refreshed: %s", exc)
     for labels in PROGRESS.reported - {(t, str(p)) for t, p in owned}:
         CONSUMER_LAG.remove(*labels)
         PROGRESS.reported.discard(labels)
@@ -201,9 +207,12 @@ def start_series(sites: Sequence[str]) -> None:
             SESSIONS_CLOSED.labels(site, converted)
 
 
-def install(app: faust.App, table: faust.types.TableT, topics: Sequence[str], port: int, sites: Sequence[str]) -> None:
+def install(
+    app: faust.App, table: faust.types.TableT, topics: Sequence[str], bootstrap: str, port: int, sites: Sequence[str]
+) -> None:
     """Serve the worker's metrics once it starts, and keep its gauges current."""
     start_series(sites)
+    probe = LagProbe(bootstrap, app.conf.id)
 
     @app.task
     async def serve_metrics() -> None:
@@ -213,7 +222,11 @@ def install(app: faust.App, table: faust.types.TableT, topics: Sequence[str], po
     @timed("refresh_metrics")
     async def refresh_metrics() -> None:
         refresh_open_sessions(table.data.values(), sites)
-        await refresh_consumer_lag(app.consumer, topics)
+        await refresh_consumer_lag(app.consumer.assignment(), probe, topics)
+
+    @app.on_before_shutdown.connect
+    async def stop_probe(app: faust.App, **kwargs: Any) -> None:
+        await probe.stop()
 
 
 def record_analytics(outputs: AnalyticsOutputs) -> None:

@@ -28,8 +28,8 @@ ENGAGED_EVENT = "Page Engaged"
 PRODUCT_ADDED_EVENT = "Product Added"
 CHECKOUT_STARTED_EVENT = "Checkout Started"
 CART_EVENTS = (PRODUCT_ADDED_EVENT, CHECKOUT_STARTED_EVENT)
-# Event fields whose latest value (by event time) describes the customer now. Geography is
-# taken when the collector provides it; the normalised event has no such fields yet.
+# Event fields whose latest value (by event time) describes the customer now; geography is
+# the collector's (collector.geo).
 LATEST_FIELDS = ("user_id", "device", "browser", "os", "locale", "country", "region", "city")
 RECENT_IDS_LIMIT = 512
 RECENT_SESSIONS_LIMIT = 64

@@ -68,6 +68,11 @@ class Event(BaseModel):
     # Anonymised before anything is stored: IPv4 without its last octet, IPv6 without
     # its last 80 bits. The raw address never leaves the collector's request handler.
     ip: str | None = None
+    # Where the full address placed the visitor (collector.geo): an ISO country code, the
+    # region and city only when a MaxMind City database is configured.
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
     locale: str | None = None
     screen_width: int | None = None
     screen_height: int | None = None

@@ -341,6 +341,12 @@ LEFT JOIN
 ) AS sessions USING (site_id, path, hour)
 """
 
+# Where the visitor was: added after the first release, so appended to events' columns.
+EVENT_GEOGRAPHY = tuple(
+    f"ALTER TABLE {DATABASE}.events ADD COLUMN IF NOT EXISTS {column} LowCardinality(String)"
+    for column in ("country", "region", "city")
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, sessions and dead-lettered messages", (EVENTS, SESSIONS, INVALID_EVENTS)),
     Migration(2, "insert deduplication for replayed batches", INSERT_DEDUPLICATION),
@@ -355,6 +361,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         (HEATMAP_CLICKS, HEATMAP_CLICKS_VIEW, SCROLL_REACH, SCROLL_REACH_VIEW, PAGE_HOURLY, PAGE_HOURLY_VIEW, PAGE_STATS_HOURLY),
     ),
     Migration(5, "campaign costs", (CAMPAIGN_COSTS,)),
+    Migration(6, "events' country, region and city", EVENT_GEOGRAPHY),
 )
 
 MIGRATIONS_TABLE = f"""

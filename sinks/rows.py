@@ -19,7 +19,7 @@ from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHAN
 EVENT_STRING_COLUMNS = (
     "event_id", "site_id", "type", "name", "anonymous_id", "user_id", "session_id", "url", "path", "referrer",
     "title", "selector", "text", "currency", "order_id", "browser", "os", "device",
-    "utm_source", "utm_medium", "utm_campaign",
+    "utm_source", "utm_medium", "utm_campaign", "country", "region", "city",
 )
 EVENT_NUMBER_COLUMNS = ("x", "y", "page_width", "page_height", "scroll_pct", "revenue")
 FIRST_VERSION = 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +98,32 @@ class Pipeline:
         for process in [self.sink, *self.workers, self.collector.process]:
             stop(process)
 
+    def log_tails(self, lines: int = 40) -> str:
+        """The end of each part's log: what a failure report shows."""
+        parts = []
+        for log in sorted(self.folder.rglob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {log.relative_to(self.folder)}\n" + "\n".join(tail))
+        return "\n".join(parts)
+
+
+# The pipelines each test file started: a failure in that file reports their logs, which
+# outlive the processes.
+STARTED: dict[str, list[Pipeline]] = defaultdict(list)
+
+
+def test_file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
+    report = yield
+    if report.failed:
+        for pipeline in STARTED[test_file(item.nodeid)]:
+            report.sections.append((f"logs of the pipeline in {pipeline.folder}", pipeline.log_tails()))
+    return report
+
 
 def start_pipeline(kafka: Broker, folder: Path, workers: int = 1, **overrides: str) -> Pipeline:
     """Stages with their own consumer groups' names kept per test run through the state
@@ -110,6 +138,7 @@ def start_pipeline(kafka: Broker, folder: Path, workers: int = 1, **overrides: s
         **overrides,
     }
     pipeline = Pipeline(kafka, folder, env, collector, [], None, f"http://127.0.0.1:{sink_port}")  # type: ignore[arg-type]
+    STARTED[test_file(os.environ.get("PYTEST_CURRENT_TEST", ""))].append(pipeline)
     for _ in range(workers):
         pipeline.start_worker()
     pipeline.start_sink()

@@ -3,7 +3,8 @@ sink → ClickHouse, with the worker killed (SIGKILL) and restarted halfway.
 
 A small population with known behaviours (buyers, a repeat buyer who identifies and
 answers surveys, a cart abandoner, a browser, a customer known only from orders
-backfilled months late) lands in the expected segments; the time-driven segments (an
+backfilled months late) lands in the expected segments, a geographic one included (the
+country the collector found for the address a visitor sent from); the time-driven segments (an
 abandoned cart, at risk, churned) are entered at the very moment they were due, with
 delays of seconds configured for the test; funnel progress equals ClickHouse's own
 windowFunnel over footfall.events, and customers' purchases, AOV, RFM scores and lifetime
@@ -39,11 +40,16 @@ at_risk_days = {AT_RISK_DAYS}
 churn_days = {CHURN_DAYS}
 clv_min_tenure_days = 30
 
+[[sites.segments]]
+name = "from_britain"
+all = [{{field = "country", op = "eq", value = "GB"}}]
+
 [[sites.funnels]]
 name = "checkout"
 window_s = 600
 steps = [{{type = "page_view", field = "path", op = "eq", value = "/product"}}, {{event = "Product Added"}}, {{type = "purchase"}}]
 """
+BRITISH_ADDRESS, AMERICAN_ADDRESS = "86.128.12.77", "73.0.1.1"
 FUNNEL_SQL = "windowFunnel(600000)(toUInt64(toUnixTimestamp64Milli(ts)), type = 'page_view' AND path = '/product', name = 'Product Added', type = 'purchase')"
 
 
@@ -82,7 +88,7 @@ class Population:
     def before_the_crash(self) -> list[dict]:
         months = -100 * 86_400
         return [
-            self.msg(1, "buyer", 0, path="/product"),
+            self.msg(1, "buyer", 0, path="/product", context={"ip": BRITISH_ADDRESS}),
             self.msg(2, "buyer", 5, "Product Added", properties={"product_id": "p1"}),
             self.msg(1, "repeat", 0, path="/"),
             self.order(2, "repeat", 10, 30.0),
@@ -101,7 +107,7 @@ class Population:
             self.survey(5, "repeat", 21, "nps", 10),
             self.survey(6, "repeat", 15, "nps", 3),  # arrives last, but its time is earlier
             self.msg(7, "repeat", 22, "identify", userId=f"U-{self.run}", traits={"plan": "pro"}),
-            self.msg(1, "browser", 2, path="/product"),
+            self.msg(1, "browser", 2, path="/product", context={"ip": AMERICAN_ADDRESS}),
             self.order(3, "old", -90 * 86_400, 40.0),  # backfilled after the crash too
         ]
 
@@ -176,7 +182,7 @@ def changes(pipeline: Pipeline, visitor: str) -> list[tuple[str, str, int]]:
 def test_time_driven_segments_are_entered_when_due(landed: tuple[Pipeline, Population]) -> None:
     pipeline, population = landed
     final = {
-        "buyer": {"new", "purchasers", "churned"},
+        "buyer": {"new", "purchasers", "churned", "from_britain"},
         "repeat": {"returning", "purchasers", "repeat_buyers", "churned"},  # the backfilled order is a second session
         "abandoner": {"new", "cart_abandoners"},
         "browser": {"new"},
@@ -188,6 +194,11 @@ def test_time_driven_segments_are_entered_when_due(landed: tuple[Pipeline, Popul
         return True if seen == final else seen
 
     wait_for(settled, 120, "segments after the timers")
+    places = pipeline.query(
+        f"SELECT anonymous_id, groupUniqArray(country) AS countries FROM footfall.events FINAL "
+        f"WHERE anonymous_id LIKE '%{population.run}' AND country != '' GROUP BY anonymous_id"
+    )
+    assert {row["anonymous_id"].rsplit("-", 1)[0]: row["countries"] for row in places} == {"buyer": ["GB"], "browser": ["US"]}
     buyer = population.visitor("buyer")
     seen_ms = last_ms(pipeline, buyer)
     day_ms = 86_400_000

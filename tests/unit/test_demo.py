@@ -17,13 +17,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collector.enrich import RequestMeta, normalise
+from collector.geo import Geolocator
 from collector.parsing import validate_message
-from footfall.demo import SHOP, DemoPlan, SendError, generate, retry_after_seconds, send
+from footfall.demo import LOCALES, SHOP, DemoPlan, SendError, generate, retry_after_seconds, send
 from footfall.processes import free_port
 from schemas.event import EventType
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, 123456, tzinfo=UTC)
 TIMEOUT = timedelta(minutes=30)
+LOCATE = Geolocator().locate
+NETWORKS = {locale: (network, country) for locale, country, network in LOCALES}
 EXPECTED_TYPE = {
     ("page", None): EventType.PAGE_VIEW,
     ("track", "Element Clicked"): EventType.CLICK,
@@ -83,13 +86,14 @@ def test_every_message_is_valid_and_normalises_to_its_behaviour(now, visitors, d
     messages, _ = generate(now, visitors=visitors, days=days, seed=seed)
     meta = RequestMeta(site_id="demo", received_at=now, client_ip=None, user_agent=None)
     for message in messages:
-        event = normalise(validate_message(message), meta, lambda: pytest.fail("every message carries a messageId"))
+        event = normalise(validate_message(message), meta, lambda: pytest.fail("every message carries a messageId"), LOCATE)
         assert event.type == EXPECTED_TYPE[(message["type"], message.get("event"))]
         assert event.event_id == message["messageId"]
         assert event.ts == at(message)  # no sentAt yet: the timestamp as it is
         assert event.anonymous_id == message["anonymousId"]
         assert event.browser and event.os and event.device in {"desktop", "mobile", "tablet"}
-        assert event.ip and event.ip.rsplit(".", 1)[0] in {"203.0.113", "198.51.100"} and event.ip.endswith(".0")
+        network, country = NETWORKS[message["context"]["locale"]]
+        assert event.ip and event.ip.startswith(network + ".") and event.ip.endswith(".0") and event.country == country
         assert event.library_name == "footfall-demo"
         assert event.path and event.url and event.url.startswith(SHOP + event.path)
     assert len({m["messageId"] for m in messages}) == len(messages)

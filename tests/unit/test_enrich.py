@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from collector.enrich import RequestMeta, event_time, normalise
+from collector.geo import Geolocator
 from collector.parsing import validate_message
 from schemas.event import EventType
 
@@ -12,6 +13,7 @@ RECEIVED = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 META = RequestMeta(site_id="demo", received_at=RECEIVED, client_ip="192.0.2.44", user_agent="curl/8.0")
 moments = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC))
 offsets = st.timedeltas(min_value=timedelta(days=-2), max_value=timedelta(days=2))
+LOCATE = Geolocator().locate
 waits = st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=6))
 
 
@@ -33,7 +35,7 @@ def test_event_time_without_both_clocks() -> None:
 
 
 def norm(message: dict, meta: RequestMeta = META):
-    return normalise(validate_message(message), meta, lambda: "fallback-id")
+    return normalise(validate_message(message), meta, lambda: "fallback-id", LOCATE)
 
 
 def test_reserved_names_become_behaviour_types_with_flat_fields() -> None:

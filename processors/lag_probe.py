@@ -1,0 +1,46 @@
+"""End offsets and the worker group's committed offsets, read with a Kafka client of its own.
+
+Faust runs its consumer in a thread that serves calls through a queue with two workers, and
+the fetch loop is one of those calls. A metrics timer asking that consumer for positions
+and end offsets holds a queue worker while the broker answers; during a rebalance or a
+table's recovery such a call can wait long enough to leave the fetch loop without a
+worker, and the agents stop receiving events. The probe shares nothing with that consumer:
+it never joins the group, it only reads offsets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+
+class LagProbe:
+    def __init__(self, bootstrap: str, group_id: str):
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._client: AIOKafkaConsumer | None = None
+
+    async def _ready(self) -> AIOKafkaConsumer:
+        """The client, made on first use: it belongs to the event loop of its first call."""
+        if self._client is None:
+            client = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=self._group_id, enable_auto_commit=False)
+            await client.start()
+            self._client = client
+        return self._client
+
+    async def end_offsets(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        wanted = [TopicPartition(topic, partition) for topic, partition in partitions]
+        if not wanted:
+            return {}
+        ends = await (await self._ready()).end_offsets(wanted)
+        return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+    async def committed(self, topic: str, partition: int) -> int | None:
+        """The group's committed offset: where a worker resumes a partition it has not yet
+        taken a batch from."""
+        return await (await self._ready()).committed(TopicPartition(topic, partition))
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.stop()
