@@ -71,7 +71,7 @@ class Outputs:
         return out
 
 
-def _change_record(state: CustomerState, change: Change, version: int) -> bytes:
+def _change_record(state: CustomerState, change: Change, version: int, rule: str) -> bytes:
     profile = state.profile
     return orjson.dumps({
         "site_id": profile.site_id,
@@ -79,6 +79,7 @@ def _change_record(state: CustomerState, change: Change, version: int) -> bytes:
         "customer_id": profile.customer_id,
         "segment": change.segment,
         "change": change.change,
+        "rule": rule,
         "at_ms": change.at_ms,
         "version": version,
     })
@@ -101,7 +102,10 @@ def refresh(
     state = replace(state, members=evaluation.members, clock_ms=now_ms, next_check_ms=evaluation.next_check_ms)
     if evaluation.changes or customer_changed:
         state = replace(state, seq=state.seq + 1)
-        outputs.changes += [(key, _change_record(state, change, state.seq)) for change in evaluation.changes]
+        outputs.changes += [
+            (key, _change_record(state, change, state.seq, site.segment_texts.get(change.segment, "")))
+            for change in evaluation.changes
+        ]
         outputs.segment_moves.update((state.profile.site_id, change.segment, change.change) for change in evaluation.changes)
     if customer_changed:
         _customer_records(key, state, site, bounds, outputs)

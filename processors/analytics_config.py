@@ -122,6 +122,11 @@ class SiteAnalytics(BaseModel):
         return (*builtins, *self.segments)
 
     @cached_property
+    def segment_texts(self) -> dict[str, str]:
+        """Each segment's rule as configured; a segment since removed has none."""
+        return {segment.name: segment.text for segment in self.segment_rules}
+
+    @cached_property
     def funnel_definitions(self) -> tuple[Funnel, ...]:
         lateness_ms = round(self.analytics.funnel_lateness_hours * 3_600_000)
         return tuple(config.funnel(lateness_ms) for config in self.funnels)

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Union
 
+import orjson
+
 ORDERED_OPS = ("gt", "gte", "lt", "lte")
 OPS = ("eq", "ne", *ORDERED_OPS, "in", "contains", "exists")
 
@@ -61,6 +63,22 @@ def parse(raw: Any, known: Callable[[str], bool], where: str = "rule") -> Node:
         nodes = tuple(parse(part, known, f"{where}.{key}[{i}]") for i, part in enumerate(parts))
         return All(nodes) if key == "all" else Any_(nodes)
     return _comparison(raw, known, where)
+
+
+SYMBOLS = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "in": "in", "contains": "contains"}
+
+
+def describe(raw: Mapping[str, Any], nested: bool = False) -> str:
+    """A condition's config form (already parsed, so valid) as one line people read, as
+    written rather than as rewritten for matching: `revenue >= 500 and (a = 1 or b = 2)`."""
+    for key, joiner in (("all", " and "), ("any", " or ")):
+        if key in raw:
+            text = joiner.join(describe(part, nested=True) for part in raw[key])
+            return f"({text})" if nested and len(raw[key]) > 1 else text
+    field, op = raw["field"], raw["op"]
+    if op == "exists":
+        return f"{field} exists" if raw.get("value", True) else f"{field} does not exist"
+    return f"{field} {SYMBOLS[op]} {orjson.dumps(raw['value']).decode()}"
 
 
 def _comparison(raw: Mapping[str, Any], known: Callable[[str], bool], where: str) -> Condition:

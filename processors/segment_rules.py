@@ -41,6 +41,8 @@ SEGMENT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 class Segment:
     name: str
     rule: Node
+    # The rule as configured, for people: segment changes record which rule moved a customer.
+    text: str
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,10 @@ def parse_rule(raw: Mapping[str, Any], where: str) -> Node:
     return conditions.rewrite(node, lambda condition: _to_elapsed(condition, where))
 
 
+def new_segment(name: str, rule: Mapping[str, Any], where: str) -> Segment:
+    return Segment(name, parse_rule(rule, where), conditions.describe(rule))
+
+
 def parse_segment(raw: Mapping[str, Any], where: str) -> Segment:
     """A segment from its config table: a `name` and a rule (field/op/value, all or any)."""
     if not isinstance(raw, Mapping):
@@ -150,7 +156,7 @@ def parse_segment(raw: Mapping[str, Any], where: str) -> Segment:
     if not isinstance(name, str) or not SEGMENT_NAME.match(name):
         raise RuleError(f"{where}: name must be 1-64 letters, digits, '_', '.' or '-', got {name!r}")
     rule = {key: value for key, value in raw.items() if key not in ("name", "description")}
-    return Segment(name, parse_rule(rule, f"{where} ({name})"))
+    return new_segment(name, rule, f"{where} ({name})")
 
 
 def _gte(field: str, value: Any) -> dict[str, Any]:
@@ -197,7 +203,7 @@ def builtin_rules(parameters: Parameters) -> dict[str, dict[str, Any]]:
 
 
 def builtin_segments(parameters: Parameters) -> tuple[Segment, ...]:
-    return tuple(Segment(name, parse_rule(rule, f"built-in segment {name}")) for name, rule in builtin_rules(parameters).items())
+    return tuple(new_segment(name, rule, f"built-in segment {name}") for name, rule in builtin_rules(parameters).items())
 
 
 def _lookup(profile: CustomerProfile, now_ms: int, scores: rfm.Scores | None) -> conditions.Lookup:

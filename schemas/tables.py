@@ -347,6 +347,10 @@ EVENT_GEOGRAPHY = tuple(
     for column in ("country", "region", "city")
 )
 
+# The rule as configured when the change happened: rules are edited, history should say
+# which one moved the customer.
+SEGMENT_CHANGE_RULE = f"ALTER TABLE {DATABASE}.segment_changes ADD COLUMN IF NOT EXISTS rule String"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, sessions and dead-lettered messages", (EVENTS, SESSIONS, INVALID_EVENTS)),
     Migration(2, "insert deduplication for replayed batches", INSERT_DEDUPLICATION),
@@ -362,6 +366,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(5, "campaign costs", (CAMPAIGN_COSTS,)),
     Migration(6, "events' country, region and city", EVENT_GEOGRAPHY),
+    Migration(7, "the rule behind each segment change", (SEGMENT_CHANGE_RULE,)),
 )
 
 MIGRATIONS_TABLE = f"""

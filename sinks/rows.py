@@ -74,7 +74,7 @@ def segment_rows(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
     common = {key: record[key] for key in ("site_id", "segment", "anonymous_id", "customer_id", "version")}
     at = clickhouse_time(record["at_ms"])
     return {
-        "segment_changes": {**common, "change": record["change"], "at": at},
+        "segment_changes": {**common, "change": record["change"], "at": at, "rule": record.get("rule", "")},
         "segment_membership": {**common, "since": at, "is_deleted": int(record["change"] == "left")},
     }
 

@@ -199,6 +199,11 @@ def test_time_driven_segments_are_entered_when_due(landed: tuple[Pipeline, Popul
         f"WHERE anonymous_id LIKE '%{population.run}' AND country != '' GROUP BY anonymous_id"
     )
     assert {row["anonymous_id"].rsplit("-", 1)[0]: row["countries"] for row in places} == {"buyer": ["GB"], "browser": ["US"]}
+    rules = pipeline.query(
+        f"SELECT DISTINCT rule FROM footfall.segment_changes FINAL "
+        f"WHERE segment = 'from_britain' AND anonymous_id = '{population.visitor('buyer')}'"
+    )
+    assert [row["rule"] for row in rules] == ['country = "GB"']
     buyer = population.visitor("buyer")
     seen_ms = last_ms(pipeline, buyer)
     day_ms = 86_400_000

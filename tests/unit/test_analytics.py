@@ -51,8 +51,8 @@ def decoded(outputs: Outputs, topic: str) -> list[dict]:
 
 def test_a_batch_gives_changes_the_latest_customer_row_and_funnel_progress() -> None:
     outputs = run(BATCH)
-    entered = {(c["segment"], c["change"], c["at_ms"]) for c in decoded(outputs, SEGMENT_CHANGES.name)}
-    assert ("new", "entered", T0) in entered
+    entered = {(c["segment"], c["change"], c["at_ms"], c["rule"]) for c in decoded(outputs, SEGMENT_CHANGES.name)}
+    assert ("new", "entered", T0, "sessions <= 1") in entered
     [customer] = decoded(outputs, CUSTOMERS.name)
     assert (customer["customer_id"], customer["nps"], customer["updated_ms"], customer["is_deleted"]) == ("anon-1", 9, T0 + 2000, 0)
     [progress] = decoded(outputs, FUNNEL_PROGRESS.name)

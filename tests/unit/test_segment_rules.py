@@ -90,6 +90,17 @@ def test_traits_geography_and_nesting_in_one_rule() -> None:
     assert member(profile(latest=traits, revenue=600.0), **rule)
 
 
+def test_a_segment_keeps_its_rule_as_written_for_people() -> None:
+    rule = {"all": [
+        {"field": "country", "op": "in", "value": ["DE", "AT"]},
+        {"any": [{"field": "days_since_last_seen", "op": "gte", "value": 30}, {"field": "traits.vip", "op": "exists", "value": False}]},
+        {"all": [{"field": "traits.plan", "op": "ne", "value": "free"}]},
+    ]}
+    segment = parse_segment({"name": "lapsed_dach", **rule}, "segments[0]")
+    assert segment.text == 'country in ["DE","AT"] and (days_since_last_seen >= 30 or traits.vip does not exist) and traits.plan != "free"'
+    assert {s.name: s.text for s in BUILTINS}["cart_abandoners"] == "cart_open = true and hours_since_last_cart >= 4.0"
+
+
 @pytest.mark.parametrize(
     ("actual", "op", "value", "expected"),
     [
@@ -224,5 +235,5 @@ def test_membership_holds_until_next_check_and_can_change_there(rules, anchors, 
     between = now + int(probe * (due - 1 - now))
     assert evaluate(rules, p, between) == evaluate(rules, p, due - 1) == evaluate(rules, p, now)
     # At `due` some comparison flips: segments of one comparison each show it.
-    single = [Segment(f"c{i}", c) for s in rules for i, c in enumerate(s.rule.parts)]
+    single = [Segment(f"c{i}", c, text="") for s in rules for i, c in enumerate(s.rule.parts)]
     assert any(evaluate([c], p, due - 1) != evaluate([c], p, due) for c in single)
