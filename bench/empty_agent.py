@@ -18,6 +18,7 @@ import time
 import faust
 
 from footfall.settings import load
+from processors.event_batches import event_batches
 from processors.faust_app import new_app, quiet_client_logs
 from schemas.topics import EVENTS
 
@@ -34,7 +35,7 @@ log = logging.getLogger("footfall.bench")
 @app.agent(events)
 async def count(stream: faust.StreamT) -> None:
     seen, first = 0, 0.0
-    async for batch in stream.take_events(settings.processor_batch_events, within=settings.processor_batch_s):
+    async for batch in event_batches(app, stream, settings.processor_batch_events, settings.processor_batch_s):
         first = first or time.perf_counter()
         seen += len(batch)
         if seen >= EXPECTED:

@@ -26,6 +26,7 @@ from footfall.settings import config_file
 from processors import analytics_config, metrics, rfm
 from processors.analytics import CustomerState, Outputs, analyse_batch, catch_up, refresh
 from processors.analytics_codec import CODEC_NAME
+from processors.event_batches import event_batches
 from processors.app import app, publish_until_stored, settings
 from processors.table_codec import use_codec
 from schemas.topics import PROFILES_TABLE, SESSIONISED
@@ -66,7 +67,7 @@ publisher = Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, cl
 async def analyse(stream: faust.StreamT) -> None:
     await publisher.start()
     try:
-        async for batch in stream.take_events(settings.processor_batch_events, within=settings.processor_batch_s):
+        async for batch in event_batches(app, stream, settings.processor_batch_events, settings.processor_batch_s):
             started = time.perf_counter()
             async with lock:
                 outputs = analyse_batch(((e.key, e.value) for e in batch), profiles.data.get, config.for_site, bounds.get)

@@ -23,6 +23,7 @@ from footfall.settings import load
 from processors import metrics
 from processors.batch import sessionise_batch
 from processors.codec import CODEC_NAME
+from processors.event_batches import event_batches
 from processors.faust_app import new_app, quiet_client_logs
 from processors.session_changes import FirstSeen, closed_when_forgotten
 from processors.sessions import Rules
@@ -81,7 +82,7 @@ async def sessionise(stream: faust.StreamT) -> None:
     publisher = Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, client_id="footfall-sessioniser")
     await publisher.start()
     try:
-        async for batch in stream.take_events(settings.processor_batch_events, within=settings.processor_batch_s):
+        async for batch in event_batches(app, stream, settings.processor_batch_events, settings.processor_batch_s):
             started = time.perf_counter()
             partition_of = {event.key: event.message.partition for event in batch}
             # Seen now, before any await: the idle timer must not forget a visitor whose

@@ -1,0 +1,66 @@
+"""An agent's events in batches, read straight from the queue Faust delivers them to.
+
+Faust's `Stream.take_events` passes every event through the stream's per-event iterator
+(context variables, sensors, processors, a buffer filled by a background drainer) and
+then batches them again, which costs a worker more per event than its own work does. Here
+a batch is read from the agent's channel queue, and what that iterator does that matters
+is done per batch: events fetched before a rebalance, or while the flow is stopped for
+one, are dropped (their partitions may be another worker's now, which reads them again);
+the rest are registered as not yet acknowledged, and acknowledged once the caller has
+processed the batch, which lets Faust commit their offsets. The agents name table
+partitions themselves, so nothing relies on the stream's current event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import faust
+
+
+async def event_batches(app: faust.App, stream: faust.StreamT, size: int, within: float) -> AsyncIterator[list[faust.EventT]]:
+    """Batches of up to `size` events, each closed at most `within` seconds after its first
+    event arrived; every event of a batch is acknowledged when the caller asks for the next."""
+    queue = stream.channel.queue  # type: ignore[attr-defined]
+    loop = asyncio.get_running_loop()
+    while not stream.should_stop:
+        batch = [await queue.get()]
+        closes = loop.time() + within
+        while len(batch) < size:
+            if not queue.empty():
+                batch.append(queue.get_nowait())
+                continue
+            left = closes - loop.time()
+            if left <= 0:
+                break
+            try:
+                batch.append(await asyncio.wait_for(queue.get(), left))
+            except TimeoutError:
+                break
+        current = registered(app, batch)
+        if current:
+            try:
+                yield current
+            finally:
+                for event in current:
+                    event.ack()
+
+
+def registered(app: faust.App, batch: list[faust.EventT]) -> list[faust.EventT]:
+    """The events still this worker's to process, each registered as unacknowledged."""
+    if not app.flow_control.is_active():
+        return []
+    generation = app.consumer_generation_id
+    acking = app.topics.acking_topics
+    unacked = app.consumer.unacked
+    current = []
+    for event in batch:
+        message = event.message
+        if message.generation_id != generation:
+            continue
+        if message.topic in acking and not message.tracked:
+            message.tracked = True
+            unacked.add(message)
+        current.append(event)
+    return current
