@@ -25,7 +25,10 @@ async def event_batches(app: faust.App, stream: faust.StreamT, size: int, within
     queue = stream.channel.queue  # type: ignore[attr-defined]
     loop = asyncio.get_running_loop()
     while not stream.should_stop:
-        batch = [await queue.get()]
+        try:
+            batch = [await queue.get()]
+        except StopAsyncIteration:  # how Faust ends an agent's channel when the worker stops
+            return
         closes = loop.time() + within
         while len(batch) < size:
             if not queue.empty():
@@ -38,6 +41,8 @@ async def event_batches(app: faust.App, stream: faust.StreamT, size: int, within
                 batch.append(await asyncio.wait_for(queue.get(), left))
             except TimeoutError:
                 break
+            except StopAsyncIteration:
+                break  # the worker stops: this batch is still processed and acknowledged
         current = registered(app, batch)
         if current:
             try:

@@ -1,15 +1,20 @@
 """Crashes and scale-out on the real pipeline: ClickHouse stays exact.
 
 Each test sends a generated population whose sessions are known in advance, injects a
-fault (a worker or the sink killed with SIGKILL mid-stream) or runs two workers, and
+fault (a worker or the sink killed with SIGKILL mid-stream, a worker stopped with SIGTERM)
+or runs two workers, and
 checks that ClickHouse holds every event once and exactly the planned sessions, grouped
 as the SQL reference groups them.
 """
 
 from __future__ import annotations
 
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
+
+import psutil
+import pytest
 
 from footfall.demo import DemoPlan, generate, send
 from footfall.processes import kill
@@ -17,6 +22,8 @@ from tests.conftest import Broker, Pipeline, new_broker, start_pipeline
 from tests.integration.test_pipeline import reference_groups, stream_groups, wait_for
 
 FAST_FAILOVER = {"FOOTFALL_PROCESSOR_SESSION_TIMEOUT_S": "8"}
+# Well under footfall's own stop grace (20 s), after which a part is killed.
+STOP_GRACE_S = 10
 
 
 def population(seed: int, visitors: int = 40) -> tuple[list[dict], DemoPlan, str]:
@@ -63,6 +70,33 @@ def test_worker_killed_mid_stream_and_restarted(kafka: Broker, tmp_path: Path) -
 
         send_in_chunks(pipeline, messages, 6, {2: crash_and_restart})
         wait_for(exact(pipeline, plan, suffix), 180, "exact events and sessions after a worker crash")
+        assert_matches_reference(pipeline, suffix)
+    finally:
+        pipeline.stop()
+        broker.stop()
+
+
+def test_worker_stopped_mid_stream_ends_cleanly_and_its_successor_finishes(kafka: Broker, tmp_path: Path) -> None:
+    """SIGTERM, as `footfall down` and Ctrl-C send it: the worker leaves by itself, without
+    a crash (an agent waiting for events must end when Faust closes its channel)."""
+    broker = new_broker(tmp_path / "broker")
+    pipeline = start_pipeline(broker, tmp_path / "stack")
+    try:
+        messages, plan, suffix = population(seed=103)
+
+        def stop_and_replace() -> None:
+            worker = pipeline.workers[0]
+            process = psutil.Process(worker.pid)
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(STOP_GRACE_S)
+            except psutil.TimeoutExpired:
+                pytest.fail(f"the worker was still running {STOP_GRACE_S} s after SIGTERM; see {worker.log}")
+            assert "Crashed" not in Path(worker.log).read_text()
+            pipeline.start_worker()
+
+        send_in_chunks(pipeline, messages, 4, {1: stop_and_replace})
+        wait_for(exact(pipeline, plan, suffix), 180, "exact events and sessions after a worker was stopped")
         assert_matches_reference(pipeline, suffix)
     finally:
         pipeline.stop()
