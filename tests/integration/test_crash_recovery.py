@@ -10,6 +10,7 @@ as the SQL reference groups them.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import psutil
 import pytest
 
 from footfall.demo import DemoPlan, generate, send
-from footfall.processes import kill
+from footfall.processes import Started, kill
 from tests.conftest import Broker, Pipeline, new_broker, start_pipeline
 from tests.integration.test_pipeline import reference_groups, stream_groups, wait_for
 
@@ -58,49 +59,44 @@ def assert_matches_reference(pipeline: Pipeline, suffix: str) -> None:
     assert stream_groups(pipeline, suffix) == reference_groups(pipeline, suffix)
 
 
-def test_worker_killed_mid_stream_and_restarted(kafka: Broker, tmp_path: Path) -> None:
+def worker_replaced_mid_stream(tmp_path: Path, seed: int, end: Callable[[Started], None], what: str, **overrides: str) -> None:
+    """A population sent in six chunks; after the third, the worker is ended by `end` and a
+    successor started; ClickHouse must then be exact."""
     broker = new_broker(tmp_path / "broker")
-    pipeline = start_pipeline(broker, tmp_path / "stack", **FAST_FAILOVER)
+    pipeline = start_pipeline(broker, tmp_path / "stack", **overrides)
     try:
-        messages, plan, suffix = population(seed=101)
+        messages, plan, suffix = population(seed)
 
-        def crash_and_restart() -> None:
-            kill(pipeline.workers[0])
+        def replace_worker() -> None:
+            end(pipeline.workers[0])
             pipeline.start_worker()
 
-        send_in_chunks(pipeline, messages, 6, {2: crash_and_restart})
-        wait_for(exact(pipeline, plan, suffix), 180, "exact events and sessions after a worker crash")
+        send_in_chunks(pipeline, messages, 6, {2: replace_worker})
+        wait_for(exact(pipeline, plan, suffix), 180, f"exact events and sessions after {what}")
         assert_matches_reference(pipeline, suffix)
     finally:
         pipeline.stop()
         broker.stop()
+
+
+def test_worker_killed_mid_stream_and_restarted(kafka: Broker, tmp_path: Path) -> None:
+    worker_replaced_mid_stream(tmp_path, 101, kill, "a worker crash", **FAST_FAILOVER)
+
+
+def stop_by_itself(worker: Started) -> None:
+    """SIGTERM, as `footfall down` and Ctrl-C send it: the worker must leave by itself,
+    without a crash (an agent waiting for events ends when Faust closes its channel)."""
+    process = psutil.Process(worker.pid)
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(STOP_GRACE_S)
+    except psutil.TimeoutExpired:
+        pytest.fail(f"the worker was still running {STOP_GRACE_S} s after SIGTERM; see {worker.log}")
+    assert "Crashed" not in Path(worker.log).read_text()
 
 
 def test_worker_stopped_mid_stream_ends_cleanly_and_its_successor_finishes(kafka: Broker, tmp_path: Path) -> None:
-    """SIGTERM, as `footfall down` and Ctrl-C send it: the worker leaves by itself, without
-    a crash (an agent waiting for events must end when Faust closes its channel)."""
-    broker = new_broker(tmp_path / "broker")
-    pipeline = start_pipeline(broker, tmp_path / "stack")
-    try:
-        messages, plan, suffix = population(seed=103)
-
-        def stop_and_replace() -> None:
-            worker = pipeline.workers[0]
-            process = psutil.Process(worker.pid)
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_GRACE_S)
-            except psutil.TimeoutExpired:
-                pytest.fail(f"the worker was still running {STOP_GRACE_S} s after SIGTERM; see {worker.log}")
-            assert "Crashed" not in Path(worker.log).read_text()
-            pipeline.start_worker()
-
-        send_in_chunks(pipeline, messages, 4, {1: stop_and_replace})
-        wait_for(exact(pipeline, plan, suffix), 180, "exact events and sessions after a worker was stopped")
-        assert_matches_reference(pipeline, suffix)
-    finally:
-        pipeline.stop()
-        broker.stop()
+    worker_replaced_mid_stream(tmp_path, 103, stop_by_itself, "a worker was stopped")
 
 
 def test_sink_killed_mid_batch_and_restarted(kafka: Broker, tmp_path: Path) -> None:
