@@ -33,7 +33,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from bench.common import figures_table, private_broker, repeat
+from bench.common import RUNS_OPTION, SEED_OPTION, figures_table, private_broker, repeat
 from bench.sessioniser_throughput import normalised_events
 from bench.worker_bench import output_span, run_worker
 from processors import analytics_config
@@ -138,9 +138,9 @@ def short_journey(records: list[tuple[bytes, bytes]]) -> list[dict]:
 
 
 def main(
-    runs: int = typer.Option(3, help="runs, each on a fresh broker; figures are medians"),
+    runs: int = RUNS_OPTION,
     events: int = typer.Option(100_000, help="demo events, sessionised, pre-filled"),
-    seed: int = typer.Option(1, help="seed of the demo traffic"),
+    seed: int = SEED_OPTION,
 ) -> None:
     console.print(f"building {events:,} sessionised events …")
     records = sessionised(events, seed)

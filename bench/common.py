@@ -13,11 +13,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
+import typer
 from rich.console import Console
 from rich.table import Table
 
 from footfall.kafka_broker import Broker, java_command, start_private
 from footfall.settings import Settings
+
+# The options every processors benchmark takes.
+RUNS_OPTION = typer.Option(3, help="runs, each on a fresh broker; figures are medians")
+SEED_OPTION = typer.Option(1, help="seed of the demo traffic")
 
 
 @contextmanager

@@ -32,7 +32,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from bench.common import figures_table, private_broker, repeat
+from bench.common import RUNS_OPTION, SEED_OPTION, figures_table, private_broker, repeat
 from bench.worker_bench import end_offsets, output_span, run_worker
 from collector.enrich import RequestMeta, normalise
 from collector.geo import Geolocator
@@ -94,9 +94,9 @@ def one_run(records: list[tuple[bytes, bytes]]) -> Run:
 
 
 def main(
-    runs: int = typer.Option(3, help="runs, each on a fresh broker; figures are medians"),
+    runs: int = RUNS_OPTION,
     events: int = typer.Option(200_000, help="events pre-filled on footfall.events"),
-    seed: int = typer.Option(1, help="seed of the demo traffic"),
+    seed: int = SEED_OPTION,
 ) -> None:
     console.print(f"building {events:,} normalised events …")
     records = normalised_events(events, seed)

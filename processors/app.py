@@ -45,6 +45,7 @@ events = app.topic(EVENTS.name, key_serializer="raw", value_serializer="raw", pa
 # VisitorState objects, which only the changelog sees encoded (processors.codec).
 visitors = app.Table(VISITORS_TABLE, key_type=bytes, partitions=EVENTS.partitions)
 use_codec(visitors, CODEC_NAME)
+EVENT_PARTITIONS = list(range(EVENTS.partitions))
 # When each visitor was last seen, by this worker's clock, for the idle timer.
 last_seen: dict[bytes, float] = {}
 metrics.install(
@@ -91,7 +92,7 @@ async def sessionise(stream: faust.StreamT) -> None:
             found = FirstSeen(visitors.data.get)
             result = sessionise_batch(((event.key, event.value) for event in batch), found, rules_for)
             records = [Record(SESSIONISED.name, key, value) for key, value in result.sessionised]
-            records += [Record(SESSIONS.name, key, value) for key, value in result.sessions.values()]
+            records += [Record(SESSIONS.name, key, value) for key, value in result.session_records()]
             await publish_until_stored(publisher, records)
             # Only now the new states: a crash before their changelog records are written
             # replays the batch over the old states, which gives the same records again
@@ -121,7 +122,7 @@ async def forget_idle_visitors() -> None:
     actives = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == visitors.changelog_topic.get_topic_name()}
     for key in [k for k, seen in last_seen.items() if now - seen > horizon]:
         del last_seen[key]
-        partition = partition_for(key, list(range(EVENTS.partitions)), [])
+        partition = partition_for(key, EVENT_PARTITIONS, [])
         if partition in actives and key in visitors.data:
             metrics.record_closed(closed_when_forgotten(visitors.data[key]))
             del visitors.data[key]

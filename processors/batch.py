@@ -24,10 +24,15 @@ class BatchResult:
     # Records for footfall.events.sessionised: each event with its session, and moves of
     # events already published under another session, in the order they happened.
     sessionised: list[Record] = field(default_factory=list)
-    # Records for footfall.sessions: each changed session's latest row.
-    sessions: dict[str, Record] = field(default_factory=dict)
+    # Each changed session's latest row, with its visitor's key: encoded for footfall.sessions
+    # only when published, so versions a batch overtook are never encoded at all.
+    sessions: dict[str, tuple[bytes, SessionRow]] = field(default_factory=dict)
     # The new state of every visitor whose state changed, by key.
     states: dict[bytes, VisitorState] = field(default_factory=dict)
+
+    def session_records(self) -> list[Record]:
+        """(key, value) for footfall.sessions."""
+        return [(key, session_record(row)) for key, row in self.sessions.values()]
 
 
 def event_ms(event: dict) -> int:
@@ -61,5 +66,5 @@ def sessionise_batch(
             record = {"kind": "moved", "site_id": event["site_id"], "event_ids": moved.event_ids, "session_id": moved.session_id}
             result.sessionised.append((key, orjson.dumps(record)))
         for row in out.sessions:
-            result.sessions[row.session_id] = (key, session_record(row))
+            result.sessions[row.session_id] = (key, row)
     return result

@@ -16,10 +16,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-import orjson
-
 from processors.batch import BatchResult
-from processors.sessions import Session, VisitorState, figures
+from processors.sessions import Session, SessionRow, VisitorState, figures
 
 
 @dataclass(frozen=True)
@@ -29,8 +27,8 @@ class ClosedSession:
     revenue: float
 
     @classmethod
-    def from_row(cls, row: Mapping) -> ClosedSession:
-        return cls(row["site_id"], row["purchases"], row["revenue"])
+    def from_row(cls, row: SessionRow) -> ClosedSession:
+        return cls(row.site_id, row.purchases, row.revenue)
 
 
 @dataclass
@@ -65,31 +63,31 @@ class FirstSeen:
 
 def closed_when_forgotten(state: VisitorState) -> list[ClosedSession]:
     """Every session of a visitor whose state is dropped as idle closes with it."""
-    return [ClosedSession.from_row(figures(state, s, s.version).__dict__) for s in state.sessions]
+    return [ClosedSession.from_row(figures(state, s, s.version)) for s in state.sessions]
 
 
 def session_changes(found: Mapping[bytes, Before | None], result: BatchResult) -> SessionChanges:
-    rows_by_visitor: dict[bytes, dict[str, dict]] = {}
-    for session_id, (key, value) in result.sessions.items():
-        rows_by_visitor.setdefault(key, {})[session_id] = orjson.loads(value)
+    rows_by_visitor: dict[bytes, dict[str, SessionRow]] = {}
+    for session_id, (key, row) in result.sessions.items():
+        rows_by_visitor.setdefault(key, {})[session_id] = row
     changes = SessionChanges()
     for key, after in result.states.items():
         before = found.get(key)
         earlier = before.sessions if before else {}
         rows = rows_by_visitor.get(key, {})
-        opened = [sid for sid, row in rows.items() if sid not in earlier and not row["is_deleted"]]
+        opened = [sid for sid, row in rows.items() if sid not in earlier and not row.is_deleted]
         changes.opened[after.site_id] += len(opened)
         still_open = {s.session_id for s in after.sessions}
         changes.closed += _closed(set(earlier) | set(opened), still_open, rows, before)
     return changes
 
 
-def _closed(candidates: Iterable[str], still_open: set[str], rows: dict[str, dict], before: Before | None) -> list[ClosedSession]:
+def _closed(candidates: Iterable[str], still_open: set[str], rows: dict[str, SessionRow], before: Before | None) -> list[ClosedSession]:
     closed = []
     for session_id in sorted(set(candidates) - still_open):
         row = rows.get(session_id)
         if row is None and before is not None:
-            row = figures(before.state, before.sessions[session_id], 0).__dict__
-        if row is not None and not row["is_deleted"]:
+            row = figures(before.state, before.sessions[session_id], 0)
+        if row is not None and not row.is_deleted:
             closed.append(ClosedSession.from_row(row))
     return closed
