@@ -1,16 +1,14 @@
-"""The analytics agent: customer profiles, segments, funnels and customer rows, in the
-sessioniser's Faust app.
+"""The analytics state of the worker: customer profiles (segments, funnels, customer
+rows) in a Faust table beside the sessioniser's, and the two timers that change them.
 
-It reads footfall.events.sessionised, which is keyed like footfall.events, so a worker
-holds the profiles of the very visitors it sessionises: one process to start, to scale
-and to crash. The agent is thin over processors.analytics (pure), and keeps the
-sessioniser's order: a batch's records are acknowledged by Kafka before the new states
-go to the changelog, so a crash replays the batch over the old states and republishes
-the same records.
+The profiles table is partitioned like footfall.events, so a worker holds the profiles of
+the very visitors it sessionises: processors.worker analyses each batch right after
+sessionising it. States are saved only after their outputs are acknowledged by Kafka, so
+a crash replays the batch over the old states and republishes the same records.
 
-Two timers complete it: one wakes the profiles whose segments can change with time alone
-(an abandoned cart, a customer who churns), the other recomputes each site's RFM
-boundaries and rewrites the rows of customers whose scores they change.
+One timer wakes the profiles whose segments can change with time alone (an abandoned
+cart, a customer who churns), the other recomputes each site's RFM boundaries and
+rewrites the rows of customers whose scores they change.
 """
 
 from __future__ import annotations
@@ -19,38 +17,42 @@ import asyncio
 import time
 from collections import defaultdict
 
-import faust
-
-from footfall.publishing import Publisher, Record, partition_for
+from footfall.publishing import Record, partition_for
 from footfall.settings import config_file
 from processors import analytics_config, metrics, rfm
-from processors.analytics import CustomerState, Outputs, analyse_batch, catch_up, refresh
+from processors.analytics import CustomerState, Outputs, catch_up, refresh
 from processors.analytics_codec import CODEC_NAME
-from processors.event_batches import event_batches
-from processors.app import app, publish_until_stored, settings
+from processors.app import app, publish_until_stored, publisher, settings
 from processors.table_codec import use_codec
-from schemas.topics import PROFILES_TABLE, SESSIONISED
+from schemas.topics import EVENTS, PROFILES_TABLE
 
 
 config = analytics_config.load(config_file())
-sessionised = app.topic(SESSIONISED.name, key_serializer="raw", value_serializer="raw", partitions=SESSIONISED.partitions)
-profiles = app.Table(PROFILES_TABLE, key_type=bytes, partitions=SESSIONISED.partitions)
+profiles = app.Table(PROFILES_TABLE, key_type=bytes, partitions=EVENTS.partitions)
 use_codec(profiles, CODEC_NAME)
 # Each site's RFM cut points over this worker's customers, recomputed by a timer.
 bounds: dict[str, rfm.Boundaries | None] = {}
 # The agent and the timers read and replace the same states across awaits.
 lock = asyncio.Lock()
-PARTITIONS = list(range(SESSIONISED.partitions))
-ANALYTICS_AGENT = "analyse"
+PARTITIONS = list(range(EVENTS.partitions))
 
 
-async def publish_then_save(publisher: Publisher, outputs: Outputs) -> None:
-    """Acknowledged outputs first, then the states that produced them."""
-    await publish_until_stored(publisher, [Record(topic, key, value) for topic, key, value in outputs.records()])
+def save(outputs: Outputs) -> None:
+    """After the outputs were acknowledged: the states that produced them, and their counts."""
     metrics.record_analytics(outputs)
     for key, state in outputs.states.items():
         profiles.data[key] = state
         profiles.send_changelog(partition_for(key, PARTITIONS, []), key, state)
+
+
+def records(outputs: Outputs) -> list[Record]:
+    return [Record(topic, key, value) for topic, key, value in outputs.records()]
+
+
+async def publish_then_save(outputs: Outputs) -> None:
+    """A timer's outputs: acknowledged first, then the states that produced them."""
+    await publish_until_stored(publisher, records(outputs))
+    save(outputs)
 
 
 def active_states() -> list[tuple[bytes, CustomerState]]:
@@ -58,23 +60,6 @@ def active_states() -> list[tuple[bytes, CustomerState]]:
     changelog = profiles.changelog_topic.get_topic_name()
     actives = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog}
     return [(key, state) for key, state in list(profiles.data.items()) if partition_for(key, PARTITIONS, []) in actives]
-
-
-publisher = Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, client_id="footfall-analytics")
-
-
-@app.agent(sessionised)
-async def analyse(stream: faust.StreamT) -> None:
-    await publisher.start()
-    try:
-        async for batch in event_batches(app, stream, settings.processor_batch_events, settings.processor_batch_s):
-            started = time.perf_counter()
-            async with lock:
-                outputs = analyse_batch(((e.key, e.value) for e in batch), profiles.data.get, config.for_site, bounds.get)
-                await publish_then_save(publisher, outputs)
-            metrics.record_events(ANALYTICS_AGENT, batch, started)
-    finally:
-        await publisher.stop()
 
 
 @app.timer(interval=settings.segment_check_s)
@@ -89,7 +74,7 @@ async def wake_due_profiles() -> None:
                 site_id = state.profile.site_id
                 catch_up(key, state, config.for_site(site_id), now_ms, bounds.get(site_id), outputs)
         if outputs.states:
-            await publish_then_save(publisher, outputs)
+            await publish_then_save(outputs)
 
 
 @app.timer(interval=settings.rfm_refresh_s)
@@ -113,4 +98,4 @@ async def refresh_rfm() -> None:
                 if rfm.scores(state.profile, old) != rfm.scores(state.profile, new):
                     refresh(key, state, site, state.clock_ms, new, outputs, customer_changed=True)
         if outputs.states:
-            await publish_then_save(publisher, outputs)
+            await publish_then_save(outputs)

@@ -1,12 +1,9 @@
-"""The Faust app: the sessioniser agent and the timer that forgets idle visitors.
+"""The Faust app, the sessioniser's visitor table and the timer that forgets idle visitors.
 
-The agent is thin: it takes events in batches, hands them to processors.batch (pure),
-keeps each changed visitor's state in a Faust table (backed by a changelog topic, so a
-restarted worker resumes where it was) and publishes the results. Offsets of a batch are
-acknowledged only after all its records are acknowledged by Kafka, and Faust commits only
-after flushing the changelog. The sink, not this process, writes to ClickHouse.
-
-Run a worker with `python -m processors`; start more to spread the partitions.
+Each visitor's state lives in a Faust table backed by a changelog topic, so a restarted
+worker resumes where it was; the agent that fills it is processors.worker. Outputs go
+through one producer of the worker's own, awaited per batch: Faust's send costs more per
+record than the sessionisation itself. The sink, not this process, writes to ClickHouse.
 """
 
 from __future__ import annotations
@@ -16,19 +13,15 @@ import logging
 import time
 from dataclasses import replace
 
-import faust
-
 from footfall.publishing import KafkaUnavailable, Publisher, Record, partition_for
 from footfall.settings import load
 from processors import metrics
-from processors.batch import sessionise_batch
 from processors.codec import CODEC_NAME
-from processors.event_batches import event_batches
 from processors.faust_app import new_app, quiet_client_logs
-from processors.session_changes import FirstSeen, closed_when_forgotten
+from processors.session_changes import closed_when_forgotten
 from processors.sessions import Rules
 from processors.table_codec import use_codec
-from schemas.topics import EVENTS, SESSIONISED, SESSIONISER_APP_ID, SESSIONS, VISITORS_TABLE
+from schemas.topics import EVENTS, SESSIONISER_APP_ID, VISITORS_TABLE
 
 log = logging.getLogger("footfall.sessioniser")
 settings = load()
@@ -39,6 +32,8 @@ RULES_BY_SITE = {
     if site.session_gap_s is not None
 }
 app = new_app(SESSIONISER_APP_ID, settings)
+# Started by the agent; the timers' publishes retry until it is.
+publisher = Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, client_id="footfall-processors")
 
 events = app.topic(EVENTS.name, key_serializer="raw", value_serializer="raw", partitions=EVENTS.partitions)
 # Keys are the events' own Kafka keys (bytes, so raw in the changelog); values are
@@ -51,7 +46,7 @@ last_seen: dict[bytes, float] = {}
 metrics.install(
     app,
     visitors,
-    (EVENTS.name, SESSIONISED.name),
+    (EVENTS.name,),
     settings.kafka_bootstrap,
     settings.processor_metrics_port,
     [site.id for site in settings.sites],
@@ -74,36 +69,6 @@ async def publish_until_stored(publisher: Publisher, records: list[Record]) -> N
             metrics.PUBLISH_RETRIES.inc()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
-
-
-@app.agent(events)
-async def sessionise(stream: faust.StreamT) -> None:
-    # Outputs go through a producer of our own, awaited per batch: Faust's send costs more
-    # per record than the sessionisation itself.
-    publisher = Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, client_id="footfall-sessioniser")
-    await publisher.start()
-    try:
-        async for batch in event_batches(app, stream, settings.processor_batch_events, settings.processor_batch_s):
-            started = time.perf_counter()
-            partition_of = {event.key: event.message.partition for event in batch}
-            # Seen now, before any await: the idle timer must not forget a visitor whose
-            # new state is still on its way to the table.
-            last_seen.update(dict.fromkeys(partition_of, time.monotonic()))
-            found = FirstSeen(visitors.data.get)
-            result = sessionise_batch(((event.key, event.value) for event in batch), found, rules_for)
-            records = [Record(SESSIONISED.name, key, value) for key, value in result.sessionised]
-            records += [Record(SESSIONS.name, key, value) for key, value in result.session_records()]
-            await publish_until_stored(publisher, records)
-            # Only now the new states: a crash before their changelog records are written
-            # replays the batch over the old states, which gives the same records again
-            # (ids and versions are deterministic); a state saved before its outputs were
-            # would make the replay see duplicates and publish nothing.
-            for key, state in result.states.items():
-                visitors.data[key] = state
-                visitors.send_changelog(partition_of[key], key, state)
-            metrics.record_batch(batch, result, found.found, started)
-    finally:
-        await publisher.stop()
 
 
 @app.task

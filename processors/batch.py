@@ -11,12 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import orjson
 
 from processors.sessions import Rules, SessionRow, VisitorState, apply
 
 Record = tuple[bytes, bytes]  # (Kafka key, value)
+# An event placed in its session, for the analytics that follow in the same batch:
+# (visitor key, the event with its session_id, its time in ms).
+Placed = tuple[bytes, dict[str, Any], int]
 
 
 @dataclass
@@ -24,6 +28,9 @@ class BatchResult:
     # Records for footfall.events.sessionised: each event with its session, and moves of
     # events already published under another session, in the order they happened.
     sessionised: list[Record] = field(default_factory=list)
+    # Every event of the batch with its session, as decoded objects (replays included:
+    # the analytics recognise those by event id themselves).
+    placed: list[Placed] = field(default_factory=list)
     # Each changed session's latest row, with its visitor's key: encoded for footfall.sessions
     # only when published, so versions a batch overtook are never encoded at all.
     sessions: dict[str, tuple[bytes, SessionRow]] = field(default_factory=dict)
@@ -57,11 +64,14 @@ def sessionise_batch(
     result = BatchResult()
     for key, value in records:
         event = orjson.loads(value)
+        ts_ms = event_ms(event)
         state = result.states.get(key) or stored(key) or VisitorState(event["site_id"], visitor_of(key))
-        state, out = apply(state, event, event_ms(event), rules_for(event["site_id"]))
+        state, out = apply(state, event, ts_ms, rules_for(event["site_id"]))
         if not out.duplicate:
             result.states[key] = state
-        result.sessionised.append((key, orjson.dumps({"kind": "event", "event": {**event, "session_id": out.session_id}})))
+        event["session_id"] = out.session_id
+        result.placed.append((key, event, ts_ms))
+        result.sessionised.append((key, orjson.dumps({"kind": "event", "event": event})))
         for moved in out.moved:
             record = {"kind": "moved", "site_id": event["site_id"], "event_ids": moved.event_ids, "session_id": moved.session_id}
             result.sessionised.append((key, orjson.dumps(record)))

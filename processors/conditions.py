@@ -13,13 +13,15 @@ says explicitly whether a visitor without the trait belongs.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Union
 
 import orjson
 
-ORDERED_OPS = ("gt", "gte", "lt", "lte")
+ORDERINGS = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+ORDERED_OPS = tuple(ORDERINGS)
 OPS = ("eq", "ne", *ORDERED_OPS, "in", "contains", "exists")
 
 
@@ -46,6 +48,8 @@ class Any_:
 
 Node = Union[Condition, All, Any_]
 Lookup = Callable[[str], Any]
+Test = Callable[[Any], bool]  # a comparison applied to a field's value
+Predicate = Callable[[Lookup], bool]  # a whole condition applied to a record's fields
 
 
 def parse(raw: Any, known: Callable[[str], bool], where: str = "rule") -> Node:
@@ -122,19 +126,6 @@ def _equal(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _ordered(a: Any, b: Any, op: str) -> bool:
-    comparable = (_is_number(a) and _is_number(b)) or (isinstance(a, str) and isinstance(b, str))
-    if not comparable:
-        return False
-    if op == "gt":
-        return a > b
-    if op == "gte":
-        return a >= b
-    if op == "lt":
-        return a < b
-    return a <= b
-
-
 def _contains(container: Any, item: Any) -> bool:
     if isinstance(container, str):
         return isinstance(item, str) and item in container
@@ -145,30 +136,39 @@ def _contains(container: Any, item: Any) -> bool:
     return False
 
 
-def compare(actual: Any, condition: Condition) -> bool:
-    """Whether a field's value satisfies one comparison."""
+def comparer(condition: Condition) -> Test:
+    """Whether a field's value satisfies one comparison, as a function chosen once per
+    condition: a rule is parsed once and then matched against every event or profile."""
     op, value = condition.op, condition.value
     if op == "exists":
-        return (actual is not None) == value
-    if actual is None:
-        return False
+        return lambda actual: (actual is not None) == value
     if op == "eq":
-        return _equal(actual, value)
+        return lambda actual: actual is not None and _equal(actual, value)
     if op == "ne":
-        return not _equal(actual, value)
+        return lambda actual: actual is not None and not _equal(actual, value)
     if op == "in":
-        return any(_equal(actual, option) for option in value)
+        return lambda actual: actual is not None and any(_equal(actual, option) for option in value)
     if op == "contains":
-        return _contains(actual, value)
-    return _ordered(actual, value, op)
+        return lambda actual: actual is not None and _contains(actual, value)
+    # Ordered: numbers with numbers, text with text; anything else (a missing field
+    # included) is not comparable and satisfies nothing.
+    order = ORDERINGS[op]
+    if _is_number(value):
+        return lambda actual: _is_number(actual) and order(actual, value)
+    if isinstance(value, str):
+        return lambda actual: isinstance(actual, str) and order(actual, value)
+    return lambda actual: False
 
 
-def matches(node: Node, lookup: Lookup) -> bool:
+def compile_rule(node: Node) -> Predicate:
+    """A condition tree as one function of a lookup, its ops and nesting resolved once."""
     if isinstance(node, Condition):
-        return compare(lookup(node.field), node)
+        name, test = node.field, comparer(node)
+        return lambda lookup: test(lookup(name))
+    parts = tuple(compile_rule(part) for part in node.parts)
     if isinstance(node, All):
-        return all(matches(part, lookup) for part in node.parts)
-    return any(matches(part, lookup) for part in node.parts)
+        return lambda lookup: all(part(lookup) for part in parts)
+    return lambda lookup: any(part(lookup) for part in parts)
 
 
 def comparisons(node: Node) -> Iterator[Condition]:

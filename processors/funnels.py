@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from processors import conditions
@@ -52,8 +53,12 @@ class Step:
         return (
             (self.type is None or event.get("type") == self.type)
             and (self.event is None or event.get("name") == self.event)
-            and (self.rule is None or conditions.matches(self.rule, lambda name: conditions.dotted(event, name)))
+            and (self.rule is None or self.test(lambda name: conditions.dotted(event, name)))
         )
+
+    @cached_property
+    def test(self) -> conditions.Predicate:
+        return conditions.compile_rule(self.rule)
 
 
 @dataclass(frozen=True)

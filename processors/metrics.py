@@ -29,23 +29,20 @@ from processors.lag_probe import LagProbe
 from processors.session_changes import Before, ClosedSession, SessionChanges, session_changes
 
 log = logging.getLogger("footfall.sessioniser")
-AGENT = "sessionise"
 # How often open sessions and consumer lag are recomputed.
 REFRESH_S = 5.0
 
 EVENTS_PROCESSED = Counter(
-    "footfall_processor_events_processed_total", "Events an agent processed, by site", ["agent", "site"]
+    "footfall_processor_events_processed_total", "Events the worker processed, by site", ["site"]
 )
 BATCH_SECONDS = Histogram(
     "footfall_processor_batch_duration_seconds",
     "Time to process one batch of events, from taking it to Kafka acknowledging its outputs",
-    ["agent"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 EVENT_LAG_SECONDS = Histogram(
     "footfall_processor_event_lag_seconds",
     "Processing time minus the event's Kafka timestamp (when the collector stored it)",
-    ["agent"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600),
 )
 CONSUMER_LAG = Gauge(
@@ -104,23 +101,17 @@ PROGRESS = Progress()
 
 
 def record_batch(events: Sequence[faust.EventT], result: BatchResult, found: Mapping[bytes, Before | None], started: float) -> None:
-    """After a sessioniser batch's outputs were acknowledged: what it processed and how
-    long it took."""
-    record_events(AGENT, events, started)
-    record_sessions(session_changes(found, result))
-
-
-def record_events(agent: str, events: Sequence[faust.EventT], started: float) -> None:
-    """After any agent's batch: events by site, the batch's time and each event's lag."""
+    """After a batch's outputs were acknowledged: what it processed, how long it took, each
+    event's lag and the sessions it opened and closed."""
     now = time.time()
-    BATCH_SECONDS.labels(agent).observe(time.perf_counter() - started)
+    BATCH_SECONDS.observe(time.perf_counter() - started)
     for site, count in Tally(site_of(event.key) for event in events).items():
-        EVENTS_PROCESSED.labels(agent, site).inc(count)
-    lag = EVENT_LAG_SECONDS.labels(agent)
+        EVENTS_PROCESSED.labels(site).inc(count)
     for event in events:
         if event.message.timestamp:
-            lag.observe(max(0.0, now - event.message.timestamp))
+            EVENT_LAG_SECONDS.observe(max(0.0, now - event.message.timestamp))
     PROGRESS.advance(events)
+    record_sessions(session_changes(found, result))
 
 
 def record_sessions(changes: SessionChanges) -> None:
@@ -163,7 +154,7 @@ def refresh_open_sessions(states: Any, sites: Sequence[str]) -> None:
 
 
 async def refresh_consumer_lag(assigned: Iterable[faust.types.TP], probe: LagProbe, topics: Sequence[str]) -> None:
-    """Lag per partition of the agents' topics this worker owns now; partitions it gave up
+    """Lag per partition of the agent's topics this worker owns now; partitions it gave up
     lose their series."""
     owned = sorted((tp.topic, tp.partition) for tp in assigned if tp.topic in topics)
     for given_up in set(PROGRESS.next) - set(owned):
@@ -200,7 +191,7 @@ def start_series(sites: Sequence[str]) -> None:
     """Each site's series exist from the start, at zero, so rates and ratios over them are
     defined before the first session closes."""
     for site in sites:
-        EVENTS_PROCESSED.labels(AGENT, site)
+        EVENTS_PROCESSED.labels(site)
         SESSIONS_OPENED.labels(site)
         SESSION_REVENUE.labels(site)
         for converted in ("true", "false"):
@@ -230,7 +221,7 @@ def install(
 
 
 def record_analytics(outputs: AnalyticsOutputs) -> None:
-    """After the analytics agent's or a timer's outputs were acknowledged."""
+    """After a batch's or a timer's analytics outputs were acknowledged."""
     for (site, segment, change), count in outputs.segment_moves.items():
         SEGMENT_MOVES.labels(site, segment, change).inc(count)
     for (site, funnel, step), count in outputs.funnel_steps.items():

@@ -17,11 +17,12 @@ re-sent with a new message id, by a backfill say, counts once: the first to arri
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from processors import surveys
+from processors.evolve import evolve
 from processors.sessions import campaign_of, referrer_host
 
 ENGAGED_EVENT = "Page Engaged"
@@ -147,10 +148,11 @@ def acquisition_of(event: Mapping[str, Any]) -> Acquisition:
 def _stamp_latest(latest: Mapping[str, Stamped], values: Mapping[str, Any], ts_ms: int, event_id: str) -> Mapping[str, Stamped]:
     changed = dict(latest)
     for name, value in values.items():
-        candidate = Stamped(value, ts_ms, event_id)
+        if value is None:
+            continue
         current = changed.get(name)
-        if value is not None and (current is None or candidate.key() > current.key()):
-            changed[name] = candidate
+        if current is None or (ts_ms, event_id) > current.key():
+            changed[name] = Stamped(value, ts_ms, event_id)
     return changed
 
 
@@ -180,7 +182,7 @@ def _purchase(profile: CustomerProfile, event: Mapping[str, Any], ts_ms: int) ->
     order_id = event.get("order_id")
     if order_id and order_id in profile.order_ids:
         return profile
-    return replace(
+    return evolve(
         profile,
         purchases=profile.purchases + 1,
         revenue=profile.revenue + _number(event.get("revenue")),
@@ -194,7 +196,7 @@ def _purchase(profile: CustomerProfile, event: Mapping[str, Any], ts_ms: int) ->
 def _cart(profile: CustomerProfile, event: Mapping[str, Any], ts_ms: int) -> CustomerProfile:
     added = event.get("name") == PRODUCT_ADDED_EVENT
     key = product_key(event.get("properties") or {}) if added else None
-    return replace(
+    return evolve(
         profile,
         cart_adds=profile.cart_adds + added,
         last_cart_ms=_max(profile.last_cart_ms, ts_ms),
@@ -206,7 +208,7 @@ def _survey(profile: CustomerProfile, event: Mapping[str, Any], ts_ms: int) -> C
     answer = surveys.parse_answer(event, ts_ms)
     if isinstance(answer, surveys.Rejected):
         return profile
-    return replace(profile, surveys={**profile.surveys, answer.survey: surveys.latest(profile.surveys.get(answer.survey), answer)})
+    return evolve(profile, surveys={**profile.surveys, answer.survey: surveys.latest(profile.surveys.get(answer.survey), answer)})
 
 
 def _behaviour(profile: CustomerProfile, event: Mapping[str, Any], ts_ms: int) -> CustomerProfile:
@@ -214,17 +216,17 @@ def _behaviour(profile: CustomerProfile, event: Mapping[str, Any], ts_ms: int) -
     a cart step, a survey answer or traits."""
     kind, name = event.get("type"), event.get("name")
     if kind == "page_view":
-        return replace(profile, page_views=profile.page_views + 1)
+        return evolve(profile, page_views=profile.page_views + 1)
     if kind == "scroll":
-        return replace(profile, max_scroll_pct=max(profile.max_scroll_pct, _number(event.get("scroll_pct"))))
+        return evolve(profile, max_scroll_pct=max(profile.max_scroll_pct, _number(event.get("scroll_pct"))))
     if kind == "purchase":
         return _purchase(profile, event, ts_ms)
     if kind == "identify":
         traits = {f"traits.{key}": value for key, value in (event.get("traits") or {}).items()}
-        return replace(profile, latest=_stamp_latest(profile.latest, traits, ts_ms, event["event_id"]))
+        return evolve(profile, latest=_stamp_latest(profile.latest, traits, ts_ms, event["event_id"]))
     if kind == "track" and name == ENGAGED_EVENT:
         engaged = max(0.0, _number((event.get("properties") or {}).get("engaged_ms")))
-        return replace(profile, engaged_ms=profile.engaged_ms + engaged)
+        return evolve(profile, engaged_ms=profile.engaged_ms + engaged)
     if kind == "track" and name in CART_EVENTS:
         return _cart(profile, event, ts_ms)
     if surveys.is_survey(event):
@@ -238,10 +240,10 @@ def _activity(profile: CustomerProfile, event: Mapping[str, Any], ts_ms: int) ->
     event_id = event["event_id"]
     session_id = event.get("session_id")
     new_session = bool(session_id) and session_id not in profile.recent_sessions
-    acquisition = Stamped(acquisition_of(event), ts_ms, event_id)
-    if profile.acquisition is not None and profile.acquisition.key() <= acquisition.key():
-        acquisition = profile.acquisition
-    return replace(
+    acquisition = profile.acquisition
+    if acquisition is None or (ts_ms, event_id) < acquisition.key():
+        acquisition = Stamped(acquisition_of(event), ts_ms, event_id)
+    return evolve(
         profile,
         first_seen_ms=_min(profile.first_seen_ms, ts_ms),
         last_seen_ms=_max(profile.last_seen_ms, ts_ms),

@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from processors import conditions, rfm
@@ -43,6 +44,20 @@ class Segment:
     rule: Node
     # The rule as configured, for people: segment changes record which rule moved a customer.
     text: str
+
+    # Resolved once, used for every profile evaluated.
+    @cached_property
+    def test(self) -> conditions.Predicate:
+        return conditions.compile_rule(self.rule)
+
+    @cached_property
+    def timed(self) -> tuple[tuple[str, Condition], ...]:
+        """The relative-time comparisons, with the profile attribute of each one's anchor."""
+        return tuple(
+            (f"{condition.field[len(ELAPSED):]}_ms", condition)
+            for condition in conditions.comparisons(self.rule)
+            if condition.field.startswith(ELAPSED) and condition.op in ORDERED_OPS
+        )
 
 
 @dataclass(frozen=True)
@@ -225,7 +240,7 @@ def evaluate(
 ) -> frozenset[str]:
     """The names of the segments the profile belongs to at `now_ms`."""
     lookup = _lookup(profile, now_ms, rfm.scores(profile, bounds))
-    return frozenset(segment.name for segment in segments if conditions.matches(segment.rule, lookup))
+    return frozenset(segment.name for segment in segments if segment.test(lookup))
 
 
 def membership_changes(before: Iterable[str], after: Iterable[str], now_ms: int) -> tuple[Change, ...]:
@@ -252,11 +267,10 @@ def next_check_ms(segments: Iterable[Segment], profile: CustomerProfile, now_ms:
     """
     moments = []
     for segment in segments:
-        for condition in conditions.comparisons(segment.rule):
-            if condition.field.startswith(ELAPSED) and condition.op in ORDERED_OPS:
-                anchor = _anchor_ms(profile, condition.field[len(ELAPSED):])
-                if anchor is not None:
-                    moments.append(_flip_ms(anchor, condition))
+        for attribute, condition in segment.timed:
+            anchor = getattr(profile, attribute)
+            if anchor is not None:
+                moments.append(_flip_ms(anchor, condition))
     return min((moment for moment in moments if moment > now_ms), default=None)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -133,7 +134,9 @@ def campaign_of(event: dict[str, Any]) -> Campaign | None:
     return parts if any(parts) else None
 
 
+@lru_cache(maxsize=4096)
 def referrer_host(referrer: str | None) -> str | None:
+    """Remembered per referrer: most traffic comes from a few of them."""
     if not referrer:
         return None
     return urlsplit(referrer).hostname

@@ -91,9 +91,9 @@ FUNNEL_PROGRESS = Topic(
 PROFILES_TABLE = "profiles"
 PROFILES_CHANGELOG = Topic(
     name=f"{SESSIONISER_APP_ID}-{PROFILES_TABLE}-changelog",
-    partitions=SESSIONISED.partitions,
+    partitions=EVENTS.partitions,  # profiles are kept by the worker that sessionises their visitor
     retention_ms=7 * DAY_MS,
-    description="the analytics agent's customer profiles and funnel progress, compacted",
+    description="the worker's customer profiles and funnel progress, compacted",
     extra_config={"cleanup.policy": "compact"},
 )
 

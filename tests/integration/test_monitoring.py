@@ -32,7 +32,7 @@ from footfall.processes import Started, free_port, stop, wait_until
 from footfall.prometheus_server import ALERT_RULES, DEPLOY_DIR, Targets
 from footfall.settings import PROJECT_ROOT
 from footfall.stack import http_ok
-from schemas.topics import EVENTS, SESSIONISED
+from schemas.topics import EVENTS
 from tests.conftest import Broker, Pipeline, new_broker, start_pipeline
 
 DASHBOARDS = sorted((PROJECT_ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
@@ -325,10 +325,11 @@ def test_every_metric_a_dashboard_or_rule_uses_is_exported(monitored: Monitored)
 
 def test_consumer_lag_covers_every_partition_and_returns_to_zero(monitored: Monitored) -> None:
     prometheus = monitored.prometheus
-    # Both agents' inputs: footfall.events (sessionise) and footfall.events.sessionised (analyse).
-    wait_until(lambda: len(prometheus.query("footfall_processor_consumer_lag_messages")) == 12, 60, "lag of 12 partitions")
+    # The agent's input, footfall.events: one series per partition.
+    wait_until(lambda: len(prometheus.query("footfall_processor_consumer_lag_messages")) == EVENTS.partitions, 60,
+               "lag of every partition")
     series = {(s["metric"]["topic"], s["metric"]["partition"]) for s in prometheus.query("footfall_processor_consumer_lag_messages")}
-    assert series == {(topic, str(p)) for topic in (EVENTS.name, SESSIONISED.name) for p in range(6)}
+    assert series == {(EVENTS.name, str(p)) for p in range(EVENTS.partitions)}
     monitored.traffic.pause()
     try:
         wait_until(lambda: total(scrape(monitored.processor_metrics), "footfall_processor_consumer_lag_messages") == 0, 60, "lag 0")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processors.analytics_config import Parameters
-from processors.conditions import Condition, RuleError, compare
+from processors.conditions import Condition, RuleError, comparer
 from processors.profiles import CustomerProfile, Stamped
 from processors.rfm import Boundaries
 from processors.segment_rules import (
@@ -119,7 +119,7 @@ def test_a_segment_keeps_its_rule_as_written_for_people() -> None:
     ],
 )
 def test_op_semantics(actual, op: str, value, expected: bool) -> None:
-    assert compare(actual, Condition("f", op, value)) is expected
+    assert comparer(Condition("f", op, value))(actual) is expected
 
 
 NUMBERS = st.one_of(st.integers(-5, 5), st.floats(-5, 5, allow_nan=False))
@@ -130,7 +130,7 @@ NUMBERS = st.one_of(st.integers(-5, 5), st.floats(-5, 5, allow_nan=False))
 def test_number_comparisons_equal_pythons_and_missing_satisfies_none(actual, value, op: str) -> None:
     python = {"eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
     expected = actual is not None and python[op](actual, value)
-    assert compare(actual, Condition("f", op, value)) is expected
+    assert comparer(Condition("f", op, value))(actual) is expected
 
 
 # --- built-in segments ------------------------------------------------------------------

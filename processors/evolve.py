@@ -1,0 +1,22 @@
+"""A frozen dataclass with some fields changed, cheaply enough for the per-event path.
+
+`dataclasses.replace` re-reads the class's fields and runs `__init__`, which sets every
+field through `object.__setattr__`: several microseconds for a profile, and a batch makes
+several such copies per event. The states copied here have no `__post_init__` and no
+init-only fields, so copying the instance dictionary gives the same object.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def evolve(instance: T, **changes: Any) -> T:
+    unknown = changes.keys() - instance.__dict__.keys()
+    if unknown:
+        raise TypeError(f"{type(instance).__name__} has no field {', '.join(sorted(unknown))}")
+    copy = object.__new__(type(instance))
+    copy.__dict__.update(instance.__dict__, **changes)
+    return copy
