@@ -99,21 +99,27 @@ def refresh(
     key: bytes, state: CustomerState, site: SiteAnalytics, now_ms: int, bounds: rfm.Boundaries | None,
     outputs: Outputs, customer_changed: bool,
 ) -> CustomerState:
-    """Segments at `now_ms`; the changes, and the customer row if it changed, go to outputs."""
+    """Segments at `now_ms`, their changes to outputs; a new version if they or the
+    customer changed. The customer's row is `write_customer`'s: once per batch, however
+    many of the customer's events the batch held."""
     evaluation = reevaluate(site.segment_rules, state.profile, state.members, now_ms, bounds)
-    state = evolve(state, members=evaluation.members, clock_ms=now_ms, next_check_ms=evaluation.next_check_ms)
-    if evaluation.changes or customer_changed:
-        state = evolve(state, seq=state.seq + 1)
+    seq = state.seq + 1 if evaluation.changes or customer_changed else state.seq
+    state = evolve(state, members=evaluation.members, clock_ms=now_ms, next_check_ms=evaluation.next_check_ms, seq=seq)
+    if evaluation.changes:
         outputs.changes += [
-            (key, _change_record(state, change, state.seq, site.segment_texts.get(change.segment, "")))
+            (key, _change_record(state, change, seq, site.segment_texts.get(change.segment, "")))
             for change in evaluation.changes
         ]
         outputs.segment_moves.update((state.profile.site_id, change.segment, change.change) for change in evaluation.changes)
-    if customer_changed:
-        _customer_records(key, state, site, bounds, outputs)
-        state = evolve(state, customer_id=state.profile.customer_id)
     outputs.states[key] = state
     return state
+
+
+def write_customer(key: bytes, state: CustomerState, site: SiteAnalytics, bounds: rfm.Boundaries | None, outputs: Outputs) -> None:
+    """The customer's row as of the state's clock and version, and a deleting row for the
+    id it was published under before, if the customer goes by another now."""
+    _customer_records(key, state, site, bounds, outputs)
+    outputs.states[key] = evolve(state, customer_id=state.profile.customer_id)
 
 
 def _advance_funnels(key: bytes, state: CustomerState, site: SiteAnalytics, event: Mapping[str, Any], ts_ms: int, outputs: Outputs) -> CustomerState:
@@ -144,6 +150,7 @@ def analyse_batch(
 ) -> Outputs:
     """Every event of a sessionised batch, in order, over the visitors' stored states."""
     outputs = Outputs()
+    rows_due: dict[bytes, tuple[SiteAnalytics, rfm.Boundaries | None]] = {}
     for key, event, ts_ms in placed:
         site_id = event["site_id"]
         state = outputs.states.get(key) or stored(key) or CustomerState(CustomerProfile(site_id, visitor_of(key)))
@@ -152,7 +159,11 @@ def analyse_batch(
             continue  # seen already
         site = site_of(site_id)
         state = _advance_funnels(key, evolve(state, profile=profile), site, event, ts_ms, outputs)
-        refresh(key, state, site, max(state.clock_ms, ts_ms), bounds_of(site_id), outputs, customer_changed=True)
+        bounds = bounds_of(site_id)
+        refresh(key, state, site, max(state.clock_ms, ts_ms), bounds, outputs, customer_changed=True)
+        rows_due[key] = (site, bounds)
+    for key, (site, bounds) in rows_due.items():
+        write_customer(key, outputs.states[key], site, bounds, outputs)
     return outputs
 
 

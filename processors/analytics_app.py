@@ -20,7 +20,7 @@ from collections import defaultdict
 from footfall.publishing import Record, partition_for
 from footfall.settings import config_file
 from processors import analytics_config, metrics, rfm
-from processors.analytics import CustomerState, Outputs, catch_up, refresh
+from processors.analytics import CustomerState, Outputs, catch_up, refresh, write_customer
 from processors.analytics_codec import CODEC_NAME
 from processors.app import app, publish_until_stored, publisher, settings
 from processors.table_codec import use_codec
@@ -96,6 +96,7 @@ async def refresh_rfm() -> None:
             site = config.for_site(site_id)
             for key, state in members:
                 if rfm.scores(state.profile, old) != rfm.scores(state.profile, new):
-                    refresh(key, state, site, state.clock_ms, new, outputs, customer_changed=True)
+                    state = refresh(key, state, site, state.clock_ms, new, outputs, customer_changed=True)
+                    write_customer(key, state, site, new, outputs)
         if outputs.states:
             await publish_then_save(outputs)

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from processors.sessions import Rules, SessionRow, VisitorState, apply
+from processors.sessions import RowDraft, Rules, SessionRow, VisitorState, apply
 
 Record = tuple[bytes, bytes]  # (Kafka key, value)
 # An event placed in its session, for the analytics that follow in the same batch:
@@ -62,6 +62,8 @@ def sessionise_batch(
 ) -> BatchResult:
     """Place every event of a batch, in order, over the visitors' stored states."""
     result = BatchResult()
+    # Each changed session's latest draft: the rows of earlier ones are never computed.
+    drafts: dict[str, tuple[bytes, RowDraft]] = {}
     for key, value in records:
         event = orjson.loads(value)
         ts_ms = event_ms(event)
@@ -75,6 +77,7 @@ def sessionise_batch(
         for moved in out.moved:
             record = {"kind": "moved", "site_id": event["site_id"], "event_ids": moved.event_ids, "session_id": moved.session_id}
             result.sessionised.append((key, orjson.dumps(record)))
-        for row in out.sessions:
-            result.sessions[row.session_id] = (key, row)
+        for draft in out.drafts:
+            drafts[draft.session.session_id] = (key, draft)
+    result.sessions = {session_id: (key, draft.row()) for session_id, (key, draft) in drafts.items()}
     return result

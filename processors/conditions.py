@@ -166,9 +166,20 @@ def compile_rule(node: Node) -> Predicate:
         name, test = node.field, comparer(node)
         return lambda lookup: test(lookup(name))
     parts = tuple(compile_rule(part) for part in node.parts)
-    if isinstance(node, All):
-        return lambda lookup: all(part(lookup) for part in parts)
-    return lambda lookup: any(part(lookup) for part in parts)
+
+    def every(lookup: Lookup) -> bool:
+        for part in parts:
+            if not part(lookup):
+                return False
+        return True
+
+    def some(lookup: Lookup) -> bool:
+        for part in parts:
+            if part(lookup):
+                return True
+        return False
+
+    return every if isinstance(node, All) else some
 
 
 def comparisons(node: Node) -> Iterator[Condition]:

@@ -77,10 +77,6 @@ class Evaluation:
     next_check_ms: int | None
 
 
-def _anchor_ms(profile: CustomerProfile, anchor: str) -> int | None:
-    return getattr(profile, f"{anchor}_ms")
-
-
 def _survey_score(profile: CustomerProfile, survey: str) -> int | None:
     answer = profile.surveys.get(survey)
     return answer.score if answer else None
@@ -221,18 +217,25 @@ def builtin_segments(parameters: Parameters) -> tuple[Segment, ...]:
     return tuple(new_segment(name, rule, f"built-in segment {name}") for name, rule in builtin_rules(parameters).items())
 
 
+class _Fields(dict[str, Any]):
+    """A profile's fields as rules see them. A trait is looked up by its dotted path only
+    when a rule asks for it; every other field is a plain entry, so most lookups cost one
+    dictionary access."""
+
+    def __missing__(self, name: str) -> Any:
+        return conditions.dotted(self["traits"], name[len("traits."):])
+
+
+# Each relative-time field (as rewritten for matching) and the profile field it counts from.
+ELAPSED_FIELDS = tuple((ELAPSED + anchor, f"{anchor}_ms") for anchor in ANCHORS)
+
+
 def _lookup(profile: CustomerProfile, now_ms: int, scores: rfm.Scores | None) -> conditions.Lookup:
-    fields = profile_fields(profile, scores)
-
-    def lookup(name: str) -> Any:
-        if name.startswith(ELAPSED):
-            anchor = _anchor_ms(profile, name[len(ELAPSED):])
-            return None if anchor is None else now_ms - anchor
-        if name.startswith("traits."):
-            return conditions.dotted(fields["traits"], name[len("traits."):])
-        return fields[name]
-
-    return lookup
+    fields = _Fields(profile_fields(profile, scores))
+    for elapsed, anchor in ELAPSED_FIELDS:
+        anchor_ms = fields[anchor]
+        fields[elapsed] = None if anchor_ms is None else now_ms - anchor_ms
+    return fields.__getitem__
 
 
 def evaluate(

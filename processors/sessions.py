@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -122,11 +122,31 @@ class Moved:
 
 
 @dataclass(frozen=True)
+class RowDraft:
+    """What a session's row is computed from, as of one event: computed only when asked
+    for, since a batch publishes only each session's latest row."""
+
+    state: VisitorState
+    session: Session
+    version: int
+    is_deleted: bool = False
+
+    def row(self) -> SessionRow:
+        row = figures(self.state, self.session, self.version)
+        return replace(row, is_deleted=True) if self.is_deleted else row
+
+
+@dataclass(frozen=True)
 class Outputs:
     session_id: str  # the session the incoming event belongs to
     duplicate: bool
-    sessions: tuple[SessionRow, ...] = ()
+    drafts: tuple[RowDraft, ...] = ()
     moved: tuple[Moved, ...] = ()
+
+    @cached_property
+    def sessions(self) -> tuple[SessionRow, ...]:
+        """The rows of every session the event changed."""
+        return tuple(draft.row() for draft in self.drafts)
 
 
 def campaign_of(event: dict[str, Any]) -> Campaign | None:
@@ -250,7 +270,7 @@ class Placement:
 
     sessions: list[Session]
     placed: dict[str, str]
-    rows: list[SessionRow]
+    drafts: list[RowDraft]
     moved: list[Moved]
     seq: int
 
@@ -273,7 +293,7 @@ def _extends_or_opens(state: VisitorState, hit: Hit, rules: Rules) -> Placement:
         session = Session(latest.session_id, [*latest.hits, hit], seq)
         sessions = [*state.sessions[:-1], session]
     placed = {**state.placed, hit.event_id: session.session_id}
-    return Placement(sessions, placed, [figures(state, session, seq)], [], seq)
+    return Placement(sessions, placed, [RowDraft(state, session, seq)], [], seq)
 
 
 def _resplit(state: VisitorState, hit: Hit, rules: Rules) -> Placement:
@@ -283,14 +303,14 @@ def _resplit(state: VisitorState, hit: Hit, rules: Rules) -> Placement:
     sessions, dropped = _reassign(state, groups)
     previous = {s.session_id: s for s in state.sessions}
     seq = state.seq
-    rows: list[SessionRow] = []
+    drafts: list[RowDraft] = []
     moved: list[Moved] = []
     for session in sessions:
         before = previous.get(session.session_id)
         if before is None or before.hits != session.hits:
             seq += 1
             session.version = seq
-            rows.append(figures(state, session, seq))
+            drafts.append(RowDraft(state, session, seq))
         moved_ids = tuple(
             h.event_id for h in session.hits if state.placed.get(h.event_id, session.session_id) != session.session_id
         )
@@ -298,8 +318,8 @@ def _resplit(state: VisitorState, hit: Hit, rules: Rules) -> Placement:
             moved.append(Moved(moved_ids, session.session_id))
     for session_id in sorted(dropped):
         seq += 1
-        rows.append(replace(figures(state, previous[session_id], seq), is_deleted=True))
-    return Placement(sessions, placed_in(sessions), rows, moved, seq)
+        drafts.append(RowDraft(state, previous[session_id], seq, is_deleted=True))
+    return Placement(sessions, placed_in(sessions), drafts, moved, seq)
 
 
 def _retain(state: VisitorState, placement: Placement, rules: Rules) -> VisitorState:
@@ -335,4 +355,4 @@ def apply(state: VisitorState, event: dict[str, Any], ts_ms: int, rules: Rules) 
     in_order = not state.sessions or hit > state.sessions[-1].hits[-1]
     placement = (_extends_or_opens if in_order else _resplit)(state, hit, rules)
     home = placement.placed[event_id]
-    return _retain(state, placement, rules), Outputs(home, False, tuple(placement.rows), tuple(placement.moved))
+    return _retain(state, placement, rules), Outputs(home, False, tuple(placement.drafts), tuple(placement.moved))

@@ -75,7 +75,9 @@ def test_identifying_deletes_the_anonymous_customer_row() -> None:
         sessionised("e10", T0 + 6000, "page_view", "Page Viewed", user_id="U-1"),  # the same batch: the deletion stays
     ]
     rows = [(c["customer_id"], c["is_deleted"], c["version"]) for c in decoded(run(identified, stored), CUSTOMERS.name)]
-    assert rows == [("anon-1", 1, 2), ("U-1", 0, 3)]
+    # One row per customer id and batch, at the batch's last version: the id the visitor
+    # went by is deleted, the user id written.
+    assert rows == [("anon-1", 1, 3), ("U-1", 0, 3)]
 
 
 def test_the_timer_records_an_abandoned_cart_when_it_was_due_and_a_purchase_ends_it() -> None:
