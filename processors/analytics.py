@@ -123,6 +123,8 @@ def write_customer(key: bytes, state: CustomerState, site: SiteAnalytics, bounds
 
 
 def _advance_funnels(key: bytes, state: CustomerState, site: SiteAnalytics, event: Mapping[str, Any], ts_ms: int, outputs: Outputs) -> CustomerState:
+    if not site.funnel_definitions:
+        return state
     progress = dict(state.funnels)
     for funnel in site.funnel_definitions:
         before = progress.get(funnel.name, funnels.Progress())

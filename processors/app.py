@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 
 from footfall.publishing import KafkaUnavailable, Publisher, Record, partition_for
@@ -57,13 +58,13 @@ def rules_for(site_id: str) -> Rules:
     return RULES_BY_SITE.get(site_id, DEFAULT_RULES)
 
 
-async def publish_until_stored(publisher: Publisher, records: list[Record]) -> None:
+async def publish_until_stored(publisher: Publisher, records: Sequence[Record]) -> None:
     """The batch is acknowledged only after this returns; while Kafka is away, keep trying
     (records sent twice are collapsed downstream by event id and version)."""
     delay = 0.5
     while True:
         try:
-            return await publisher.publish(records)
+            return await publisher.publish_batched(records)
         except KafkaUnavailable as exc:
             log.warning("publishing %d records failed, retrying in %.1fs: %s", len(records), delay, exc)
             metrics.PUBLISH_RETRIES.inc()

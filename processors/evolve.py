@@ -14,9 +14,9 @@ T = TypeVar("T")
 
 
 def evolve(instance: T, **changes: Any) -> T:
-    unknown = changes.keys() - instance.__dict__.keys()
-    if unknown:
-        raise TypeError(f"{type(instance).__name__} has no field {', '.join(sorted(unknown))}")
+    fields = instance.__dict__
+    if not changes.keys() <= fields.keys():
+        raise TypeError(f"{type(instance).__name__} has no field {', '.join(sorted(changes.keys() - fields.keys()))}")
     copy = object.__new__(type(instance))
-    copy.__dict__.update(instance.__dict__, **changes)
+    copy.__dict__.update(fields, **changes)
     return copy

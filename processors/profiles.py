@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from processors import surveys
@@ -36,9 +36,11 @@ RECENT_IDS_LIMIT = 512
 RECENT_SESSIONS_LIMIT = 64
 
 
-@dataclass(frozen=True)
-class Stamped:
-    """A value with the event that set it; the later event (by time, then id) wins."""
+class Stamped(NamedTuple):
+    """A value with the event that set it; the later event (by time, then id) wins.
+
+    A named tuple: an event stamps several of them, and a frozen dataclass costs several
+    times more to make."""
 
     value: Any
     ts_ms: int
