@@ -135,7 +135,7 @@ class Pipeline:
 
 @contextmanager
 def pipeline(bootstrap: str, folder: Path) -> Iterator[Pipeline]:
-    """Collector, one sessioniser worker and the sink, each its own process and state folder."""
+    """Collector, one processors worker and the sink, each its own process and state folder."""
     collector_port, sink_port = free_port(), free_port()
     common = {"FOOTFALL_KAFKA_BOOTSTRAP": bootstrap, "FOOTFALL_SINK_PORT": str(sink_port)}
     started: list[Started] = []
@@ -440,7 +440,7 @@ def main(
 
     table = figures_table((
         f"Freshness, collector ack → visible in ClickHouse: {rate:,} events/s in batches of {BATCH_SIZE} for "
-        f"{seconds:.0f} s; 1 collector worker, 1 sessioniser worker, sink batches ≤ {Settings().sink_batch_s} s; "
+        f"{seconds:.0f} s; 1 collector worker, 1 processors worker, sink batches ≤ {Settings().sink_batch_s} s; "
         f"all on one machine (median of {runs})"
     ))
     table.add_row("events acknowledged", figure("events_acked", ",.0f"), "")
@@ -449,10 +449,10 @@ def main(
     table.add_row("freshness p95, s", figure("p95_s", ".2f"), f"≤ {TARGET_P95_S:g}")
     table.add_row("freshness p99, s", figure("p99_s", ".2f"), "")
     table.add_row("freshness max, s", figure("max_s", ".2f"), "")
-    table.add_row("  ack → sessioniser output, p50 · p95, s", pair("to_worker_p50_s", "to_worker_p95_s", ".2f"), "")
-    table.add_row("  sessioniser output → visible, p50 · p95, s", pair("to_visible_p50_s", "to_visible_p95_s", ".2f"), "")
+    table.add_row("  ack → worker output, p50 · p95, s", pair("to_worker_p50_s", "to_worker_p95_s", ".2f"), "")
+    table.add_row("  worker output → visible, p50 · p95, s", pair("to_visible_p50_s", "to_visible_p95_s", ".2f"), "")
     table.add_row("events lost (acknowledged, never visible)", figure("lost", ",.0f"), "0")
-    table.add_row("sessioniser worker peak RSS, MB", figure("worker_peak_mb", ",.0f"), f"≤ {TARGET_WORKER_MB:,}")
+    table.add_row("processors worker peak RSS, MB", figure("worker_peak_mb", ",.0f"), f"≤ {TARGET_WORKER_MB:,}")
     table.add_row("sink peak RSS, MB", figure("sink_peak_mb", ",.0f"), f"≤ {TARGET_SINK_MB:,}")
     table.add_row("CPU, share of one core: worker · sink · collector",
                   f"{mid('worker_cpu'):.0%} · {mid('sink_cpu'):.0%} · {mid('collector_cpu'):.0%}", "")
