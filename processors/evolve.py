@@ -2,8 +2,9 @@
 
 `dataclasses.replace` re-reads the class's fields and runs `__init__`, which sets every
 field through `object.__setattr__`: several microseconds for a profile, and a batch makes
-several such copies per event. The states copied here have no `__post_init__` and no
-init-only fields, so copying the instance dictionary gives the same object.
+several such copies per event. The states copied here have no `__post_init__`, no
+init-only fields and no cached properties, so copying the instance dictionary gives the
+same object.
 """
 
 from __future__ import annotations
