@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -44,8 +43,9 @@ class KafkaUnavailable(Exception):
     """Kafka did not acknowledge in time; the client should retry later."""
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
+    """One record to publish. A named tuple: a worker's batch makes about one per event."""
+
     topic: str
     key: bytes
     value: bytes

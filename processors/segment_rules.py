@@ -35,6 +35,8 @@ ANCHORS = ("first_seen", "last_seen", "first_purchase", "last_purchase", "last_c
 RELATIVE = re.compile(rf"^({'|'.join(UNITS_MS)})_since_({'|'.join(ANCHORS)})$")
 # Relative-time comparisons are rewritten to whole milliseconds elapsed since the anchor.
 ELAPSED = "elapsed_ms."
+# Each relative-time field (as rewritten for matching) and the profile field it counts from.
+ELAPSED_FIELDS = tuple((ELAPSED + anchor, f"{anchor}_ms") for anchor in ANCHORS)
 SEGMENT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -53,10 +55,11 @@ class Segment:
     @cached_property
     def timed(self) -> tuple[tuple[str, Condition], ...]:
         """The relative-time comparisons, with the profile attribute of each one's anchor."""
+        anchors = dict(ELAPSED_FIELDS)
         return tuple(
-            (f"{condition.field[len(ELAPSED):]}_ms", condition)
+            (anchors[condition.field], condition)
             for condition in conditions.comparisons(self.rule)
-            if condition.field.startswith(ELAPSED) and condition.op in ORDERED_OPS
+            if condition.field in anchors and condition.op in ORDERED_OPS
         )
 
 
@@ -224,10 +227,6 @@ class _Fields(dict[str, Any]):
 
     def __missing__(self, name: str) -> Any:
         return conditions.dotted(self["traits"], name[len("traits."):])
-
-
-# Each relative-time field (as rewritten for matching) and the profile field it counts from.
-ELAPSED_FIELDS = tuple((ELAPSED + anchor, f"{anchor}_ms") for anchor in ANCHORS)
 
 
 def _lookup(profile: CustomerProfile, now_ms: int, scores: rfm.Scores | None) -> conditions.Lookup:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -141,13 +141,8 @@ class RowDraft:
 class Outputs:
     session_id: str  # the session the incoming event belongs to
     duplicate: bool
-    drafts: tuple[RowDraft, ...] = ()
+    drafts: tuple[RowDraft, ...] = ()  # of every session the event changed
     moved: tuple[Moved, ...] = ()
-
-    @cached_property
-    def sessions(self) -> tuple[SessionRow, ...]:
-        """The rows of every session the event changed."""
-        return tuple(draft.row() for draft in self.drafts)
 
 
 def campaign_of(event: dict[str, Any]) -> Campaign | None:

@@ -40,7 +40,7 @@ class Replay:
         payload, ts = item
         self.state, out = apply(self.state, payload, ts, self.rules)
         self.session_of[payload["event_id"]] = out.session_id
-        for row in out.sessions:
+        for row in (draft.row() for draft in out.drafts):
             if row.session_id not in self.rows or self.rows[row.session_id].version < row.version:
                 self.rows[row.session_id] = row
         for moved in out.moved:
