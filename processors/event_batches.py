@@ -29,20 +29,24 @@ async def event_batches(app: faust.App, stream: faust.StreamT, size: int, within
             batch = [await queue.get()]
         except StopAsyncIteration:  # how Faust ends an agent's channel when the worker stops
             return
+        # The stop may come while the batch fills, from either get; Faust throws it once,
+        # so it ends the batches after this one rather than leave a get waiting for ever.
+        stopping = False
         closes = loop.time() + within
-        while len(batch) < size:
-            if not queue.empty():
-                batch.append(queue.get_nowait())
-                continue
-            left = closes - loop.time()
-            if left <= 0:
-                break
-            try:
-                batch.append(await asyncio.wait_for(queue.get(), left))
-            except TimeoutError:
-                break
-            except StopAsyncIteration:
-                break  # the worker stops: this batch is still processed and acknowledged
+        try:
+            while len(batch) < size:
+                if not queue.empty():
+                    batch.append(queue.get_nowait())
+                    continue
+                left = closes - loop.time()
+                if left <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(queue.get(), left))
+                except TimeoutError:
+                    break
+        except StopAsyncIteration:
+            stopping = True  # this batch is still processed and acknowledged
         current = registered(app, batch)
         if current:
             try:
@@ -50,6 +54,8 @@ async def event_batches(app: faust.App, stream: faust.StreamT, size: int, within
             finally:
                 for event in current:
                     event.ack()
+        if stopping:
+            return
 
 
 def registered(app: faust.App, batch: list[faust.EventT]) -> list[faust.EventT]:
