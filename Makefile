@@ -9,7 +9,7 @@ TRACKER := collector/tracker
 TRACKER_BUILT := $(TRACKER)/dist/footfall.js
 DEBIAN_PACKAGES := openjdk-17-jre-headless maven hey clickhouse-server chromium prometheus
 
-.PHONY: setup system-packages run test test-unit bench lock
+.PHONY: setup system-packages run test test-unit check bench lock
 
 setup: system-packages $(VENV)/.installed $(KAFKA_LIBS)/.complete $(TRACKER_BUILT)
 
@@ -43,8 +43,17 @@ $(TRACKER_BUILT): $(TRACKER)/node_modules/.installed $(TRACKER)/build.mjs $(wild
 run: setup
 	$(VENV)/bin/footfall up --demo
 
-test: setup
+# The product's own packages, in layer order (docs/architecture.md).
+PACKAGES := schemas infra collector processors sinks footfall
+
+test: setup check
 	$(PY) -m pytest
+
+# Architecture and repetition: the import contracts in pyproject.toml, and no six lines
+# of product code repeated.
+check: setup
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/pylint --disable=all --enable=duplicate-code --min-similarity-lines=6 --score=n $(PACKAGES)
 
 test-unit: setup
 	$(PY) -m pytest tests/unit

@@ -13,7 +13,7 @@ collector does (bench/sessioniser_throughput.py); each run starts fresh on a pri
      the span between its first and its last customer row (Kafka timestamps).
 
 Memory. 100,000 visitors' profiles are built in-process through the same pure code
-(processors.analytics.analyse_batch), each from a short journey (page views, a scroll, a
+(processors.analytics.analyse.analyse_batch), each from a short journey (page views, a scroll, a
 click, a purchase), and the memory they hold is measured with tracemalloc.
 
     .venv/bin/python -m bench.analytics_throughput [--runs 3] [--events 100000]
@@ -34,9 +34,9 @@ from rich.console import Console
 from bench.common import RUNS_OPTION, SEED_OPTION, figures_table, private_broker, repeat
 from bench.sessioniser_throughput import normalised_events
 from bench.worker_bench import output_span, run_worker
-from processors import analytics_config
-from processors.analytics import CustomerState, analyse_batch
-from processors.batch import Placed, event_ms
+from processors.analytics import site_config
+from processors.analytics.analyse import CustomerState, analyse_batch
+from processors.sessionisation.sessionise import Placed, event_ms
 from schemas.topics import CUSTOMERS, EVENTS
 
 console = Console()
@@ -104,7 +104,7 @@ def journey(visitor: int, template: list[Placed]) -> list[Placed]:
 
 def profile_megabytes(config: Path, template: list[Placed]) -> float:
     """Memory held by PROFILES visitors' analytics states (profiles, segments, funnels)."""
-    site = analytics_config.load(config).for_site
+    site = site_config.load(config).for_site
     states: dict[bytes, CustomerState] = {}
     tracemalloc.start()
     for start in range(0, PROFILES, 1000):

@@ -31,10 +31,10 @@ from bench.payloads import batch
 from collector.geo import Geolocator
 from collector.enrich import RequestMeta, normalise
 from collector.parsing import validate_message
-from footfall.kafka_admin import topic_size
-from footfall.processes import free_port, stop, wait_until
-from footfall.settings import Settings
-from footfall.stack import http_ok, spawn_collector
+from infra.kafka.admin import topic_size
+from footfall.local.processes import free_port, stop, wait_until
+from infra.config import Settings
+from footfall.local.stack import http_ok, spawn_collector
 from schemas.topics import EVENTS
 
 BATCH_SIZE = 50

@@ -17,8 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from footfall.kafka_broker import Broker, java_command, start_private
-from footfall.settings import Settings
+from footfall.local.kafka_broker import Broker, BrokerConfig, java_command, start_private
+from infra.config import Settings
 
 # The options every processors benchmark takes.
 RUNS_OPTION = typer.Option(3, help="runs, each on a fresh broker; figures are medians")
@@ -28,7 +28,7 @@ SEED_OPTION = typer.Option(1, help="seed of the demo traffic")
 @contextmanager
 def private_broker() -> Iterator[Broker]:
     with tempfile.TemporaryDirectory(prefix="footfall-bench-") as folder:
-        broker = start_private(Path(folder), Settings().kafka_libs, heap="768m")
+        broker = start_private(Path(folder), Settings(), heap="768m")
         try:
             yield broker
         finally:
@@ -39,7 +39,7 @@ def producer_perf(bootstrap: str, topic: str, records: int, record_size: int) ->
     """Records/s from Kafka's own ProducerPerformance tool, with the collector's guarantees
     (acks=all, idempotent): the most this broker takes from one producer here."""
     command = java_command(
-        Settings().kafka_libs,
+        BrokerConfig.from_settings(Settings()),
         "org.apache.kafka.tools.ProducerPerformance",
         "--topic", topic,
         "--num-records", str(records),

@@ -1,5 +1,5 @@
 """A Faust worker whose agent only counts: the framework's own ceiling for the
-sessioniser benchmark, under the sessioniser's settings (processors.faust_app).
+sessioniser benchmark, under the sessioniser's settings (processors.runtime.app_factory).
 
 It takes records of FOOTFALL_BENCH_TOPIC (footfall.events unless set) in the same batches
 as the sessioniser and, once it has seen FOOTFALL_BENCH_EXPECTED of them, logs `consumed N events in S s` (from its first batch)
@@ -17,9 +17,9 @@ import time
 
 import faust
 
-from footfall.settings import load
-from processors.event_batches import event_batches
-from processors.faust_app import new_app, quiet_client_logs
+from infra.config import load
+from processors.runtime.stream_batches import event_batches
+from processors.runtime.app_factory import new_app, quiet_client_logs
 from schemas.topics import EVENTS
 
 settings = load()

@@ -17,10 +17,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from bench.common import PeakRss, cpu_seconds
-from footfall.processes import Started, stop, wait_until
-from footfall.publishing import partition_for
-from footfall.settings import Settings
-from footfall.stack import spawn_module, spawn_processor
+from footfall.local.processes import Started, stop, wait_until
+from infra.kafka.publisher import partition_for
+from infra.config import Settings
+from footfall.local.stack import spawn_module, spawn_processor
 from schemas.topics import Topic
 
 GROUP = "footfall-sessioniser"  # the processors' Faust app id

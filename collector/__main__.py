@@ -9,7 +9,7 @@ import tempfile
 import uvicorn
 
 from collector.geo import GeoDatabaseError, Geolocator
-from footfall.settings import load
+from infra.config import load
 
 
 def main() -> None:

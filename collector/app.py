@@ -39,8 +39,8 @@ from collector.parsing import (
 )
 from collector.privacy import declines_tracking
 from collector.script import script_endpoint
-from footfall.publishing import KafkaUnavailable, Publisher, Record
-from footfall.settings import Settings, Site, load
+from infra.kafka.publisher import KafkaUnavailable, Publisher, Record
+from infra.config import Settings, Site, load
 from schemas import topics
 from schemas.event import InvalidMessage
 

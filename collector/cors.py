@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from footfall.settings import Site
+from infra.config import Site
 
 ALLOWED_METHODS = "POST, GET, OPTIONS"
 ALLOWED_HEADERS = "Content-Type, Content-Encoding, Authorization"

@@ -16,9 +16,8 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from footfall.settings import PROJECT_ROOT
-
-SCRIPT_PATH = PROJECT_ROOT / "collector" / "tracker" / "dist" / "footfall.js"
+# The tracker builds into its own folder beside this module.
+SCRIPT_PATH = Path(__file__).resolve().parent / "tracker" / "dist" / "footfall.js"
 # Browsers revalidate after an hour (a 304 when unchanged), so a new version reaches every
 # page within the hour without each page view downloading the script.
 CACHE_CONTROL = "public, max-age=3600"

@@ -19,20 +19,20 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from footfall import report as report_sections
-from footfall import settings as config
-from footfall.costs_csv import CostFileError, parse_costs
-from footfall.costs_import import store_costs
+from footfall.reports import sections as report_sections
+from infra import config as config
+from footfall.costs.parse import CostFileError, parse_costs
+from footfall.costs.store import store_costs
 from footfall.demo import DemoResult, run_demo
-from footfall.heatmap import parse_since as parse_heatmap_since
-from footfall.heatmap import read_heatmap, top_paths
-from footfall.processes import Started, wait_until
-from footfall.report_queries import Scope
-from footfall.stack import Part, Stack, http_ok
-from footfall.summary import event_count, summarise
-from sinks.backend import ClickHouseError, is_read_only
-from sinks.connect import open_backend
-from sinks.migrations import migrate as run_migrations
+from footfall.reports.heatmap import parse_since as parse_heatmap_since
+from footfall.reports.heatmap import read_heatmap, top_paths
+from footfall.local.processes import Started, wait_until
+from footfall.reports.queries import Scope
+from footfall.local.stack import Part, Stack, http_ok
+from footfall.reports.summary import event_count, summarise
+from infra.clickhouse.backend import ClickHouseError, is_read_only
+from infra.clickhouse.connect import open_backend
+from infra.clickhouse.migrations import migrate as run_migrations
 
 LANDING_TIMEOUT_S = 300.0
 
@@ -335,7 +335,7 @@ def heatmap(
         raise typer.Exit(1) from None
     say(f"{figures.views:,} page views, {figures.visitors:,} visitors, {figures.clicks:,} clicks")
     # matplotlib only when drawing: every other command starts without it.
-    from footfall.heatmap_picture import draw
+    from footfall.reports.heatmap_picture import draw
 
     draw(figures, out)
     console.print(f"wrote {out}")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import gc
 import sys
 
-from processors import worker  # noqa: F401  (registers the agent, and with it every table and timer)
-from processors.app import app
+from processors.runtime import agent  # noqa: F401  (registers the agent, and with it every table and timer)
+from processors.runtime.visitors import app
 
 # A worker holds millions of long-lived objects (visitor states, profiles) and makes many
 # short-lived ones per event. With Python's default thresholds the cyclic collector

@@ -20,7 +20,7 @@ class Migration:
     statements: tuple[str, ...]
 
 
-EVENTS = f"""
+EVENTS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {DATABASE}.events
 (
     event_id      String,
@@ -60,7 +60,7 @@ PARTITION BY toYYYYMM(ts)
 ORDER BY (site_id, toDate(ts), event_id)
 """
 
-SESSIONS = f"""
+SESSIONS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {DATABASE}.sessions
 (
     site_id         LowCardinality(String),
@@ -91,7 +91,7 @@ PARTITION BY toYYYYMM(started_at)
 ORDER BY (site_id, session_id)
 """
 
-INVALID_EVENTS = f"""
+INVALID_EVENTS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {DATABASE}.invalid_events
 (
     site_id      LowCardinality(String),
@@ -115,7 +115,7 @@ INSERT_DEDUPLICATION = deduplicated(("events", "sessions", "invalid_events"))
 
 # Current members: a row per visitor and segment, deleted (is_deleted) when they leave, so
 # `FINAL` keeps exactly the members; the version is the visitor's evaluation count.
-SEGMENT_MEMBERSHIP = f"""
+SEGMENT_MEMBERSHIP_DDL = f"""
 CREATE TABLE IF NOT EXISTS {DATABASE}.segment_membership
 (
     site_id       LowCardinality(String),
@@ -131,7 +131,7 @@ ORDER BY (site_id, segment, anonymous_id)
 """
 
 # Every entry and exit; a replayed change has the same version and collapses.
-SEGMENT_CHANGES = f"""
+SEGMENT_CHANGES_DDL = f"""
 CREATE TABLE IF NOT EXISTS {DATABASE}.segment_changes
 (
     site_id       LowCardinality(String),
@@ -150,7 +150,7 @@ ORDER BY (site_id, segment, at, anonymous_id, version)
 # A customer's row is rewritten as they buy, answer surveys and move between RFM scores;
 # a visitor who identifies leaves their anonymous row deleted. No time partitions: a row
 # must replace its earlier versions wherever they are.
-CUSTOMERS = f"""
+CUSTOMERS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {DATABASE}.customers
 (
     site_id            LowCardinality(String),
@@ -185,7 +185,7 @@ ORDER BY (site_id, customer_id)
 """
 
 # How far each visitor got in each funnel: the level and when each step was reached.
-FUNNEL_PROGRESS = f"""
+FUNNEL_PROGRESS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {DATABASE}.funnel_progress
 (
     site_id       LowCardinality(String),
@@ -203,7 +203,7 @@ ORDER BY (site_id, funnel, anonymous_id)
 
 # Per funnel and day (of entering the funnel): visitors who reached each step, the share
 # of the previous step's visitors that did, and the share of the first step's.
-FUNNEL_DAILY = f"""
+FUNNEL_DAILY_DDL = f"""
 CREATE VIEW IF NOT EXISTS {DATABASE}.funnel_daily AS
 SELECT site_id, funnel, day, step, visitors,
        visitors / first_value(visitors) OVER (PARTITION BY site_id, funnel, day ORDER BY step
@@ -222,7 +222,7 @@ ANALYTICS_TABLES = ("segment_membership", "segment_changes", "customers", "funne
 # What a site paid per campaign and day, imported from CSV (`footfall costs import`). The
 # key is the whole row but the cost, so importing the same file again replaces its rows
 # instead of adding to them; the version (the import time) makes the later import win.
-CAMPAIGN_COSTS = f"""
+CAMPAIGN_COSTS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {DATABASE}.campaign_costs
 (
     site_id       LowCardinality(String),
@@ -268,11 +268,11 @@ ORDER BY (site_id, path, hour{"".join(", " + key for key in sort_keys)})
 """
 
 
-HEATMAP_CLICKS = hourly_rollup(
+HEATMAP_CLICKS_DDL = hourly_rollup(
     "heatmap_clicks", ("y_band  UInt16", "x_bucket  UInt8", "clicks  AggregateFunction(uniqExact, String)"), ("y_band", "x_bucket")
 )
 
-HEATMAP_CLICKS_VIEW = f"""
+HEATMAP_CLICKS_VIEW_DDL = f"""
 CREATE MATERIALIZED VIEW IF NOT EXISTS {DATABASE}.heatmap_clicks_mv TO {DATABASE}.heatmap_clicks AS
 SELECT site_id, path, toStartOfHour(ts) AS hour,
        toUInt8(least(floor(assumeNotNull(x) / assumeNotNull(page_width) * {HEATMAP_COLUMNS}), {HEATMAP_COLUMNS - 1})) AS x_bucket,
@@ -287,9 +287,9 @@ GROUP BY site_id, path, hour, x_bucket, y_band
 # passes into a deeper quarter (25, 50, 75, 100 %), so a quarter's reports are the page
 # views that got there; one that jumped past a quarter counts in the deeper one only, and
 # one that went deeper within a quarter before leaving is reported there again on leaving.
-SCROLL_REACH = hourly_rollup("scroll_reach", ("band  UInt8", "reports  AggregateFunction(uniqExact, String)"), ("band",))
+SCROLL_REACH_DDL = hourly_rollup("scroll_reach", ("band  UInt8", "reports  AggregateFunction(uniqExact, String)"), ("band",))
 
-SCROLL_REACH_VIEW = f"""
+SCROLL_REACH_VIEW_DDL = f"""
 CREATE MATERIALIZED VIEW IF NOT EXISTS {DATABASE}.scroll_reach_mv TO {DATABASE}.scroll_reach AS
 SELECT site_id, path, toStartOfHour(ts) AS hour,
        toUInt8(least(intDiv(toUInt32(assumeNotNull(scroll_pct)), {SCROLL_BAND_PCT}) * {SCROLL_BAND_PCT}, 100)) AS band,
@@ -299,7 +299,7 @@ WHERE name = 'Page Scrolled' AND scroll_pct >= 0
 GROUP BY site_id, path, hour, band
 """
 
-PAGE_HOURLY = hourly_rollup(
+PAGE_HOURLY_DDL = hourly_rollup(
     "page_hourly",
     (
         "views  AggregateFunction(uniqExact, String)",
@@ -308,7 +308,7 @@ PAGE_HOURLY = hourly_rollup(
     ),
 )
 
-PAGE_HOURLY_VIEW = f"""
+PAGE_HOURLY_VIEW_DDL = f"""
 CREATE MATERIALIZED VIEW IF NOT EXISTS {DATABASE}.page_hourly_mv TO {DATABASE}.page_hourly AS
 SELECT site_id, path, toStartOfHour(ts) AS hour,
        uniqExactStateIf(event_id, type = 'page_view') AS views,
@@ -322,7 +322,7 @@ GROUP BY site_id, path, hour
 # Bounces come from sessions, whose rows are rewritten as they grow: a materialized view
 # would count every version, so this view reads them FINAL, when asked. A page's bounce
 # rate is the share of the sessions entering on it that bounced, by the hour they started.
-PAGE_STATS_HOURLY = f"""
+PAGE_STATS_HOURLY_DDL = f"""
 CREATE VIEW IF NOT EXISTS {DATABASE}.page_stats_hourly AS
 SELECT site_id, path, hour, views, visitors, engaged_ms, entries, bounces,
        if(entries > 0, bounces / entries, NULL) AS bounce_rate
@@ -352,24 +352,24 @@ EVENT_GEOGRAPHY = tuple(
 SEGMENT_CHANGE_RULE = f"ALTER TABLE {DATABASE}.segment_changes ADD COLUMN IF NOT EXISTS rule String"
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "events, sessions and dead-lettered messages", (EVENTS, SESSIONS, INVALID_EVENTS)),
+    Migration(1, "events, sessions and dead-lettered messages", (EVENTS_DDL, SESSIONS_DDL, INVALID_EVENTS_DDL)),
     Migration(2, "insert deduplication for replayed batches", INSERT_DEDUPLICATION),
     Migration(
         3,
         "segments, customers and funnel progress",
-        (SEGMENT_MEMBERSHIP, SEGMENT_CHANGES, CUSTOMERS, FUNNEL_PROGRESS, FUNNEL_DAILY, *deduplicated(ANALYTICS_TABLES)),
+        (SEGMENT_MEMBERSHIP_DDL, SEGMENT_CHANGES_DDL, CUSTOMERS_DDL, FUNNEL_PROGRESS_DDL, FUNNEL_DAILY_DDL, *deduplicated(ANALYTICS_TABLES)),
     ),
     Migration(
         4,
         "heatmaps, scroll maps and hourly page stats",
-        (HEATMAP_CLICKS, HEATMAP_CLICKS_VIEW, SCROLL_REACH, SCROLL_REACH_VIEW, PAGE_HOURLY, PAGE_HOURLY_VIEW, PAGE_STATS_HOURLY),
+        (HEATMAP_CLICKS_DDL, HEATMAP_CLICKS_VIEW_DDL, SCROLL_REACH_DDL, SCROLL_REACH_VIEW_DDL, PAGE_HOURLY_DDL, PAGE_HOURLY_VIEW_DDL, PAGE_STATS_HOURLY_DDL),
     ),
-    Migration(5, "campaign costs", (CAMPAIGN_COSTS,)),
+    Migration(5, "campaign costs", (CAMPAIGN_COSTS_DDL,)),
     Migration(6, "events' country, region and city", EVENT_GEOGRAPHY),
     Migration(7, "the rule behind each segment change", (SEGMENT_CHANGE_RULE,)),
 )
 
-MIGRATIONS_TABLE = f"""
+MIGRATIONS_TABLE_DDL = f"""
 CREATE TABLE IF NOT EXISTS {DATABASE}.schema_migrations
 (
     version     UInt32,

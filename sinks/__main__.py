@@ -6,8 +6,8 @@ import logging
 
 import uvicorn
 
-from footfall.settings import load
-from sinks.connect import open_backend
+from infra.config import load
+from infra.clickhouse.connect import open_backend
 from sinks.service import Writer, http_app
 
 

@@ -30,12 +30,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from footfall.settings import Settings
+from infra.config import Settings
 from schemas.tables import CAMPAIGN_COST_COLUMNS, DATABASE
 from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 from sinks import metrics
-from sinks.backend import Backend, ClickHouseError, is_read_only
-from sinks.migrations import migrate
+from infra.clickhouse.backend import Backend, ClickHouseError, is_read_only
+from infra.clickhouse.migrations import migrate
 from sinks.rows import Batch
 
 log = logging.getLogger("footfall.sink")

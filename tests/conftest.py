@@ -11,14 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from footfall.kafka_broker import Broker, start_private
-from footfall.processes import Started, free_port, stop, wait_until
-from footfall.settings import Settings
-from footfall.stack import http_ok, spawn_collector, spawn_processor, spawn_sink
+from footfall.local.kafka_broker import Broker, start_private
+from footfall.local.processes import Started, free_port, stop, wait_until
+from infra.config import Settings
+from footfall.local.stack import http_ok, spawn_collector, spawn_processor, spawn_sink
 
 
 def new_broker(folder: Path) -> Broker:
-    return start_private(folder, Settings().kafka_libs)
+    return start_private(folder, Settings())
 
 
 @pytest.fixture(scope="session")

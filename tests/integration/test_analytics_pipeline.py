@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from footfall.processes import kill
+from footfall.local.processes import kill
 from tests.conftest import Pipeline, new_broker, start_pipeline
 from tests.integration.test_pipeline import wait_for
 

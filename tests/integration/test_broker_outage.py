@@ -10,10 +10,10 @@ from pathlib import Path
 
 import httpx
 
-from footfall.processes import kill, stop
+from footfall.local.processes import kill, stop
 from schemas import topics
 from tests.conftest import Broker, new_broker, start_collector
-from tests.kafka_reader import read_topic
+from tests.support.kafka_reader import read_topic
 
 
 class Load:

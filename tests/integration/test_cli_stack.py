@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from footfall.processes import Registry, free_port, wait_until
+from footfall.local.processes import Registry, free_port, wait_until
 
 FOOTFALL = str(Path(sys.executable).parent / "footfall")
 

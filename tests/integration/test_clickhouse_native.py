@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from footfall.clickhouse_server import ClickHouseServer, start_private
-from footfall.processes import wait_until
-from sinks.backend import ClickHouseError
-from sinks.native import NativeClickHouse
+from tests.support.clickhouse_server import ClickHouseServer, start_private
+from footfall.local.processes import wait_until
+from infra.clickhouse.backend import ClickHouseError
+from infra.clickhouse.native import NativeClickHouse
 
 TABLE = """
 CREATE TABLE IF NOT EXISTS transport.events

@@ -11,7 +11,7 @@ import orjson
 
 from schemas import topics
 from tests.conftest import Broker, Collector
-from tests.kafka_reader import read_topic
+from tests.support.kafka_reader import read_topic
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "

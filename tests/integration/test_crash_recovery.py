@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from footfall.demo import DemoPlan, generate, send
-from footfall.processes import Started, kill
+from footfall.local.processes import Started, kill
 from tests.conftest import Broker, Pipeline, new_broker, start_pipeline
 from tests.integration.test_pipeline import reference_groups, stream_groups, wait_for
 

@@ -11,7 +11,7 @@ import pytest
 from footfall.demo import generate, send
 from schemas import topics
 from tests.conftest import Broker, Collector
-from tests.kafka_reader import read_topic
+from tests.support.kafka_reader import read_topic
 
 # A seed of its own: message ids follow from the seed, and the topic is shared by the session's tests.
 SEED = 90210

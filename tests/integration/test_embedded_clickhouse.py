@@ -12,9 +12,9 @@ import orjson
 import pytest
 
 from schemas.tables import MIGRATIONS
-from sinks.backend import ClickHouseError
-from sinks.embedded import EmbeddedClickHouse
-from sinks.migrations import migrate
+from infra.clickhouse.backend import ClickHouseError
+from infra.clickhouse.embedded import EmbeddedClickHouse
+from infra.clickhouse.migrations import migrate
 
 FOOTFALL = str(Path(sys.executable).parent / "footfall")
 

@@ -15,10 +15,10 @@ import orjson
 import pytest
 from matplotlib.image import imread
 
-from footfall.heatmap import click_grid, parse_since, read_heatmap, top_paths
+from footfall.reports.heatmap import click_grid, parse_since, read_heatmap, top_paths
 from schemas.topics import SESSIONISED, SESSIONS
-from sinks.embedded import EmbeddedClickHouse
-from sinks.migrations import migrate
+from infra.clickhouse.embedded import EmbeddedClickHouse
+from infra.clickhouse.migrations import migrate
 from sinks.rows import Batch
 from sinks.service import Writer
 

@@ -27,15 +27,16 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from footfall import prometheus_server
-from footfall.processes import Started, free_port, stop, wait_until
-from footfall.prometheus_server import ALERT_RULES, DEPLOY_DIR, Targets
-from footfall.settings import PROJECT_ROOT
-from footfall.stack import http_ok
+from footfall.local import prometheus_server
+from footfall.local.processes import Started, free_port, stop, wait_until
+from footfall.local.prometheus_server import Targets
+from tests.support.paths import DEPLOY
+from footfall.local.stack import http_ok
 from schemas.topics import EVENTS
 from tests.conftest import Broker, Pipeline, new_broker, start_pipeline
 
-DASHBOARDS = sorted((PROJECT_ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
+DASHBOARDS = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
+ALERT_RULES = DEPLOY / "prometheus" / "alerts.yml"
 # What Grafana puts in place of its variables before a query reaches Prometheus.
 GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__range": "1h", "$site": ".*"}
 COMPARISON = re.compile(r"^(?P<measure>.+?)\s*(==|!=|>=|<=|>|<)\s*(?P<threshold>[-+0-9.e]+)$", re.S)
@@ -239,7 +240,7 @@ def total(samples: dict[str, float], name: str, **labels: str) -> float:
 
 def test_promtool_passes_the_committed_configuration_and_rules() -> None:
     promtool = prometheus_server.binary("promtool")
-    for check in (["check", "config", str(DEPLOY_DIR / "prometheus.yml")], ["check", "rules", str(ALERT_RULES)]):
+    for check in (["check", "config", str(DEPLOY / "prometheus" / "prometheus.yml")], ["check", "rules", str(ALERT_RULES)]):
         result = subprocess.run([promtool, *check], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "SUCCESS" in result.stdout + result.stderr

@@ -10,11 +10,11 @@ from collections import defaultdict
 
 import orjson
 
-from footfall.kafka_admin import ensure_topics
-from footfall.publishing import Publisher, Record, partition_for
+from infra.kafka.admin import ensure_topics
+from infra.kafka.publisher import Publisher, Record, partition_for
 from schemas.topics import DAY_MS, Topic
 from tests.conftest import Broker
-from tests.kafka_reader import read_topic
+from tests.support.kafka_reader import read_topic
 
 KEYS = 40
 RECORDS = 3000  # about 1 KB each: several 256 KB record batches per partition

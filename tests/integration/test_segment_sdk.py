@@ -8,7 +8,7 @@ from segment.analytics.client import Client
 
 from schemas import topics
 from tests.conftest import Broker, Collector
-from tests.kafka_reader import read_topic
+from tests.support.kafka_reader import read_topic
 
 
 def test_segment_python_sdk_events_land_in_kafka(kafka: Broker, collector: Collector) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from footfall.kafka_admin import read_records
+from infra.kafka.admin import read_records
 from schemas.topics import VISITORS_CHANGELOG
 from tests.conftest import new_broker, start_pipeline
 from tests.integration.test_pipeline import wait_for

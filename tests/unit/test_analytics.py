@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import orjson
 
-from processors import analytics_codec
-from processors.analytics import CustomerState, Outputs, analyse_batch, catch_up
-from processors.analytics_config import parse
-from processors.batch import Placed
+from processors.runtime import profile_codec
+from processors.analytics.analyse import CustomerState, Outputs, analyse_batch, catch_up
+from processors.analytics.site_config import parse
+from processors.sessionisation.sessionise import Placed
 from schemas.topics import CUSTOMERS, FUNNEL_PROGRESS, SEGMENT_CHANGES
 
 T0 = 1_800_000_000_000
@@ -99,5 +99,5 @@ def test_the_changelog_codec_round_trips_a_full_state() -> None:
                    sessionised("e5", T0 + 4000, "identify", "identify", traits={"plan": "pro", "tags": ["a"]}, user_id="U-1")])
     state = outputs.states[KEY]
     assert state.funnels["checkout"].level == 2
-    codec = analytics_codec.JsonCodec(analytics_codec.dump, analytics_codec.load)
+    codec = profile_codec.JsonCodec(profile_codec.dump, profile_codec.load)
     assert codec.loads(codec.dumps(state)) == state

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from processors import analytics_config
-from processors.analytics_config import Parameters
+from processors.analytics import site_config
+from processors.analytics.site_config import Parameters
 
 CONFIG = """
 [[sites]]
@@ -42,7 +42,7 @@ write_key = "blog_key"
 def test_a_site_with_segments_funnels_and_parameters(tmp_path: Path) -> None:
     path = tmp_path / "footfall.toml"
     path.write_text(CONFIG)
-    shop = analytics_config.load(path).for_site("shop")
+    shop = site_config.load(path).for_site("shop")
     assert shop.analytics.cart_abandonment_hours == 2
     assert shop.analytics.churn_days == 90
     names = [segment.name for segment in shop.segment_rules]
@@ -52,15 +52,15 @@ def test_a_site_with_segments_funnels_and_parameters(tmp_path: Path) -> None:
 
 
 def test_sites_without_analytics_get_the_defaults() -> None:
-    config = analytics_config.parse(tomllib.loads(CONFIG))
-    for site in (config.for_site("blog"), analytics_config.load(None).for_site("demo")):
+    config = site_config.parse(tomllib.loads(CONFIG))
+    for site in (config.for_site("blog"), site_config.load(None).for_site("demo")):
         assert site.analytics == Parameters()
         assert site.funnel_definitions == ()
         assert "new" in {segment.name for segment in site.segment_rules}
 
 
 def test_builtins_can_be_turned_off() -> None:
-    site = analytics_config.parse({"sites": [{"id": "s", "analytics": {"builtin_segments": False}}]}).for_site("s")
+    site = site_config.parse({"sites": [{"id": "s", "analytics": {"builtin_segments": False}}]}).for_site("s")
     assert site.segment_rules == ()
 
 
@@ -79,5 +79,5 @@ def test_builtins_can_be_turned_off() -> None:
 )
 def test_mistakes_name_the_site_and_what_is_wrong(site: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message) as error:
-        analytics_config.parse({"sites": [{"id": "shop", **site}]})
+        site_config.parse({"sites": [{"id": "shop", **site}]})
     assert "sites.0" in str(error.value)

@@ -12,8 +12,8 @@ from starlette.testclient import TestClient
 
 from collector.app import create_app
 from collector.privacy import declines_tracking
-from footfall.publishing import Record
-from footfall.settings import DEMO_SITE, Settings
+from infra.kafka.publisher import Record
+from infra.config import DEMO_SITE, Settings
 from schemas import topics
 
 ORIGIN = "http://localhost:3000"

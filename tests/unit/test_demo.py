@@ -20,7 +20,7 @@ from collector.enrich import RequestMeta, normalise
 from collector.geo import Geolocator
 from collector.parsing import validate_message
 from footfall.demo import LOCALES, SHOP, DemoPlan, SendError, generate, retry_after_seconds, send
-from footfall.processes import free_port
+from footfall.local.processes import free_port
 from schemas.event import EventType
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, 123456, tzinfo=UTC)

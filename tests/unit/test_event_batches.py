@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from mode.utils.queues import FlowControlEvent, ThrowableQueue
 
-from processors.event_batches import event_batches
+from processors.runtime.stream_batches import event_batches
 
 TOPIC = "footfall.events"
 

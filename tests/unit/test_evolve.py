@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from processors.analytics import CustomerState
-from processors.evolve import evolve
-from processors.profiles import CustomerProfile
+from processors.analytics.analyse import CustomerState
+from processors.analytics.evolve import evolve
+from processors.analytics.profiles import CustomerProfile
 
 
 def test_a_copy_equals_replace_and_leaves_the_original_alone() -> None:

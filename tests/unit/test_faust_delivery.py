@@ -11,7 +11,7 @@ import mode
 import pytest
 from mode.utils.locks import Event
 
-from processors.faust_app import _carry_on, _PromptConsumer
+from processors.runtime.app_factory import _carry_on, _PromptConsumer
 
 
 async def add_when_ready(first: asyncio.Future, second: asyncio.Future) -> int:

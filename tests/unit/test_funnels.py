@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors.conditions import Condition, RuleError
-from processors.funnels import Funnel, Progress, Step, advance, parse_steps
+from processors.analytics.conditions import Condition, RuleError
+from processors.analytics.funnels import Funnel, Progress, Step, advance, parse_steps
 
 STEP_NAMES = ("s1", "s2", "s3", "s4")
 

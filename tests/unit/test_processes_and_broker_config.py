@@ -8,9 +8,9 @@ from aiokafka.partitioner import DefaultPartitioner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from footfall.kafka_broker import BrokerConfig, cluster_id, server_properties
-from footfall.processes import Registry, Started, kill, spawn, stop, wait_until
-from footfall.publishing import partition_for
+from footfall.local.kafka_broker import BrokerConfig, cluster_id, server_properties
+from footfall.local.processes import Registry, Started, kill, spawn, stop, wait_until
+from infra.kafka.publisher import partition_for
 
 
 def test_a_recycled_pid_is_not_stopped(tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_registry_round_trip(tmp_path: Path) -> None:
 
 
 def test_server_properties_bind_loopback_and_disable_auto_create(tmp_path: Path) -> None:
-    config = BrokerConfig("127.0.0.1", 19092, 19093, tmp_path, tmp_path)
+    config = BrokerConfig("127.0.0.1", 19092, 19093, tmp_path, tmp_path, tmp_path / "log4j.properties")
     properties = dict(line.split("=", 1) for line in server_properties(config).splitlines())
     assert properties["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
     assert properties["controller.quorum.voters"] == "1@127.0.0.1:19093"

@@ -10,7 +10,7 @@ from functools import reduce
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors.profiles import RECENT_IDS_LIMIT, Acquisition, CustomerProfile, ProductStats, update
+from processors.analytics.profiles import RECENT_IDS_LIMIT, Acquisition, CustomerProfile, ProductStats, update
 
 DAY = 86_400_000
 T0 = 1_800_000_000_000

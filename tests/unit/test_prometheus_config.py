@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import yaml
 
-from footfall.prometheus_server import DEPLOY_DIR, Targets, duration, scrape_config
-from footfall.settings import Settings
+from footfall.local.prometheus_server import Targets, duration, scrape_config
+from tests.support.paths import DEPLOY
+from infra.config import Settings
 
 
 def test_committed_config_scrapes_the_default_stack() -> None:
     defaults = Settings.model_construct()  # the defaults alone, whatever this environment sets
-    committed = yaml.safe_load((DEPLOY_DIR / "prometheus.yml").read_text())
+    committed = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     assert committed == scrape_config(Targets.from_settings(defaults), ["alerts.yml"])
     assert committed["scrape_configs"][0]["static_configs"][0]["targets"] == ["127.0.0.1:8080"]
 

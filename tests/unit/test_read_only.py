@@ -1,6 +1,6 @@
 import pytest
 
-from sinks.backend import is_read_only
+from infra.clickhouse.backend import is_read_only
 
 
 @pytest.mark.parametrize("sql", ["SELECT 1", "  select * from t", "WITH x AS (SELECT 1) SELECT * FROM x", "SHOW TABLES",

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from rich.console import Console
 
-from footfall import report
-from footfall.costs_csv import CostFileError, parse_costs
+from footfall.reports import sections
+from footfall.costs.parse import CostFileError, parse_costs
 
 HEADER = "day,utm_source,utm_medium,utm_campaign,cost,currency"
 
@@ -55,21 +55,21 @@ def test_the_header_is_checked_and_repeated_campaign_days_refused() -> None:
 
 def test_since_takes_days_or_a_date() -> None:
     today = date(2024, 5, 31)
-    assert report.parse_since("7d", today) == date(2024, 5, 24)
-    assert report.parse_since("2024-01-02", today) == date(2024, 1, 2)
+    assert sections.parse_since("7d", today) == date(2024, 5, 24)
+    assert sections.parse_since("2024-01-02", today) == date(2024, 1, 2)
     with pytest.raises(ValueError, match="--since takes 7d"):
-        report.parse_since("last week", today)
+        sections.parse_since("last week", today)
 
 
 def test_empty_sections_say_no_data_yet() -> None:
-    assert "no data yet" in render(report.traffic([]))
-    assert "no data yet" in render(report.surveys([], []))
-    assert "import campaign costs" in render(report.cac([]))
+    assert "no data yet" in render(sections.traffic([]))
+    assert "no data yet" in render(sections.surveys([], []))
+    assert "import campaign costs" in render(sections.cac([]))
 
 
 def test_funnel_steps_are_shares_of_the_previous_and_first_step() -> None:
     rows = [{"funnel": "checkout", "step": step, "visitors": visitors} for step, visitors in ((1, 200), (2, 50), (3, 10))]
-    printed = render(report.funnels(rows))
+    printed = render(sections.funnels(rows))
     assert "│ 3    │ 10       │ 20.0%       │ 5.0%" in printed
 
 
@@ -80,4 +80,4 @@ def test_retention_shares_are_of_the_cohorts_first_week() -> None:
         {"cohort_week": "2024-05-13", "week_number": 0, "visitors": 2},
         {"cohort_week": "2024-05-13", "week_number": 1, "visitors": 2},
     ]
-    assert report.retention_grid(rows) == (3, [("2024-05-06", 4, [1.0, 0.0, 0.25]), ("2024-05-13", 2, [1.0, 1.0, 0.0])])
+    assert sections.retention_grid(rows) == (3, [("2024-05-06", 4, [1.0, 0.0, 0.25]), ("2024-05-13", 2, [1.0, 1.0, 0.0])])

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors import rfm
-from processors.customers import customer_row
-from processors.profiles import CustomerProfile, update
+from processors.analytics import rfm
+from processors.analytics.customer_rows import customer_row
+from processors.analytics.profiles import CustomerProfile, update
 
 DAY = 86_400_000
 NOW = 1_800_000_000_000

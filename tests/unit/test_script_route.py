@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from collector.app import create_app
 from collector.script import SCRIPT_PATH, accepts_gzip, etag_matches, script_endpoint
-from footfall.settings import Settings
+from infra.config import Settings
 
 SIZE_LIMIT = 3072
 

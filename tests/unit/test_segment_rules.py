@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors.analytics_config import Parameters
-from processors.conditions import Condition, RuleError, comparer
-from processors.profiles import CustomerProfile, Stamped
-from processors.rfm import Boundaries
-from processors.segment_rules import (
+from processors.analytics.site_config import Parameters
+from processors.analytics.conditions import Condition, RuleError, comparer
+from processors.analytics.profiles import CustomerProfile, Stamped
+from processors.analytics.rfm import Boundaries
+from processors.analytics.segments import (
     Change,
     Segment,
     builtin_segments,

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import orjson
 
-from processors.batch import sessionise_batch
-from processors.session_changes import FirstSeen, SessionChanges, closed_when_forgotten, session_changes
-from processors.sessions import Rules, VisitorState
+from processors.sessionisation.sessionise import sessionise_batch
+from processors.sessionisation.changes import FirstSeen, SessionChanges, closed_when_forgotten, session_changes
+from processors.sessionisation.sessions import Rules, VisitorState
 
 KEY = b"demo:a"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC).timestamp()

@@ -8,7 +8,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors.sessions import (
+from processors.sessionisation.sessions import (
     Rules,
     SessionRow,
     VisitorState,
@@ -186,12 +186,12 @@ def test_any_order_within_the_allowed_lateness_equals_the_reference(gaps, kinds_
 def test_state_survives_the_changelog_round_trip() -> None:
     import orjson
 
-    from processors import codec
+    from processors.runtime import visitor_codec
 
     replay = Replay()
     for item in (event(1, 0, utm_source="s"), event(2, 3, "purchase", revenue=3.5), event(3, 50, referrer="https://r.test/")):
         replay.feed(item)
-    restored = codec.load(orjson.loads(orjson.dumps(codec.dump(replay.state))))
+    restored = visitor_codec.load(orjson.loads(orjson.dumps(visitor_codec.dump(replay.state))))
     assert restored == replay.state
 
 
@@ -204,7 +204,7 @@ def test_state_survives_the_changelog_round_trip() -> None:
 def test_the_in_order_shortcut_places_as_re_splitting_would(gaps, kinds_, campaigns_) -> None:
     """apply() places an in-order event without re-cutting the retained hits; at every step
     of an in-order stream that must give exactly what re-cutting them gives."""
-    from processors import sessions
+    from processors.sessionisation import sessions
 
     replay, minute = Replay(), 0.0
     for n, gap in enumerate(gaps):

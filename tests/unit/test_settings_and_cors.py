@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from collector.cors import cors_headers, preflight_allowed
-from footfall.settings import Settings, Site
+from infra.config import Settings, Site
 
 
 def test_defaults_serve_the_demo_site_on_localhost(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

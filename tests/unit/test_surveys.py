@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors.surveys import Answer, Rejected, latest, nps_category, parse_answer, site_scores
+from processors.analytics.surveys import Answer, Rejected, latest, nps_category, parse_answer, site_scores
 
 T0 = 1_800_000_000_000
 

@@ -1,0 +1,212 @@
+"""The SQL behind `footfall report`, one named query per section.
+
+Each query takes a site filter and the first day of the period, and returns rows that
+footfall/reports/sections.py turns into tables. Definitions a reader may ask about:
+
+- Bounce: a session with a single page view and nothing else (sessions.is_bounce).
+- Conversion rate: visitors in the period who bought / visitors in the period.
+- NPS, CSAT, CES: one answer per customer and survey, their latest (as the customers
+  table keeps them); the weekly trend takes each respondent's latest answer that week.
+- Retention: a visitor's cohort is the week (from Monday) of their first event ever;
+  week N is the share of the cohort with an event N weeks later.
+- CAC: a customer is acquired by the campaign of the session of their first purchase
+  ever (utm source, medium and campaign); CAC = the campaign's cost in the period /
+  customers it acquired in the period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from processors.analytics.surveys import SCALES, SURVEY_EVENT
+from schemas.tables import DATABASE
+from sinks.rows import quote
+
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which site (None: all) and from which day the report looks."""
+
+    site: str | None
+    since: date
+
+    @property
+    def site_filter(self) -> str:
+        return "1" if self.site is None else f"site_id = {quote(self.site)}"
+
+    def from_(self, column: str) -> str:
+        return f"{column} >= toDateTime64('{self.since.isoformat()} 00:00:00', 3, 'UTC')"
+
+
+def traffic(scope: Scope) -> str:
+    return f"""
+SELECT toString(toDate(ts)) AS day, count() AS events, uniqExact(anonymous_id) AS visitors,
+       countIf(type = 'page_view') AS page_views
+FROM {DATABASE}.events FINAL
+WHERE {scope.site_filter} AND {scope.from_('ts')}
+GROUP BY day ORDER BY day"""
+
+
+def top_pages(scope: Scope, limit: int = 10) -> str:
+    return f"""
+SELECT path, count() AS views, uniqExact(anonymous_id) AS visitors
+FROM {DATABASE}.events FINAL
+WHERE type = 'page_view' AND {scope.site_filter} AND {scope.from_('ts')}
+GROUP BY path ORDER BY views DESC, path LIMIT {limit}"""
+
+
+def sessions(scope: Scope) -> str:
+    return f"""
+SELECT count() AS sessions, countIf(is_bounce = 1) AS bounces, avg(duration_s) AS avg_duration_s,
+       avg(pageviews) AS pages_per_session
+FROM {DATABASE}.sessions FINAL
+WHERE {scope.site_filter} AND {scope.from_('started_at')}
+HAVING sessions > 0"""
+
+
+def conversion(scope: Scope) -> str:
+    return f"""
+SELECT uniqExact(anonymous_id) AS visitors, uniqExactIf(anonymous_id, type = 'purchase') AS buyers
+FROM {DATABASE}.events FINAL
+WHERE {scope.site_filter} AND {scope.from_('ts')}
+HAVING visitors > 0"""
+
+
+def funnels(scope: Scope) -> str:
+    return f"""
+SELECT funnel, step, sum(visitors) AS visitors
+FROM {DATABASE}.funnel_daily
+WHERE {scope.site_filter} AND day >= '{scope.since.isoformat()}'
+GROUP BY funnel, step ORDER BY funnel, step"""
+
+
+def segment_sizes(scope: Scope) -> str:
+    return f"""
+SELECT segment, count() AS members
+FROM {DATABASE}.segment_membership FINAL
+WHERE {scope.site_filter}
+GROUP BY segment ORDER BY members DESC, segment"""
+
+
+def segment_movements(scope: Scope) -> str:
+    return f"""
+SELECT segment, countIf(change = 'entered') AS entered, countIf(change = 'left') AS left
+FROM {DATABASE}.segment_changes FINAL
+WHERE {scope.site_filter} AND {scope.from_('at')}
+GROUP BY segment ORDER BY segment"""
+
+
+def revenue(scope: Scope) -> str:
+    return f"""
+SELECT currency, count() AS orders, sum(revenue) AS total, total / orders AS aov,
+       uniqExact(anonymous_id) AS buyers
+FROM {DATABASE}.events FINAL
+WHERE type = 'purchase' AND revenue IS NOT NULL AND {scope.site_filter} AND {scope.from_('ts')}
+GROUP BY currency ORDER BY total DESC"""
+
+
+def clv(scope: Scope) -> str:
+    levels = ", ".join(str(level) for level in QUANTILES)
+    return f"""
+SELECT count() AS customers, quantiles({levels})(clv_historical) AS historical,
+       quantiles({levels})(clv_predicted) AS predicted
+FROM {DATABASE}.customers FINAL
+WHERE purchases > 0 AND {scope.site_filter}
+HAVING customers > 0"""
+
+
+def survey_scores(scope: Scope) -> str:
+    nps, csat, ces = (scope.from_(f"{name}_at") for name in ("nps", "csat", "ces"))
+    return f"""
+SELECT countIf(nps_category = 'promoter' AND {nps}) AS promoters, countIf(nps_category = 'passive' AND {nps}) AS passives,
+       countIf(nps_category = 'detractor' AND {nps}) AS detractors, promoters + passives + detractors AS nps_responses,
+       100 * (promoters - detractors) / nps_responses AS nps,
+       countIf(csat IS NOT NULL AND {csat}) AS csat_responses,
+       100 * countIf(csat >= 4 AND {csat}) / csat_responses AS csat_pct,
+       countIf(ces IS NOT NULL AND {ces}) AS ces_responses,
+       avgIf(ces, ces IS NOT NULL AND {ces}) AS ces_mean
+FROM {DATABASE}.customers FINAL
+WHERE {scope.site_filter}
+HAVING nps_responses + csat_responses + ces_responses > 0"""
+
+
+def survey_weeks(scope: Scope) -> str:
+    in_scale = " OR ".join(f"(survey = '{name}' AND score BETWEEN {low} AND {high})" for name, (low, high) in SCALES.items())
+    return f"""
+SELECT toString(week) AS week_start,
+       countIf(survey = 'nps') AS nps_responses,
+       100 * (countIf(survey = 'nps' AND score >= 9) - countIf(survey = 'nps' AND score <= 6)) / nps_responses AS nps,
+       countIf(survey = 'csat') AS csat_responses,
+       100 * countIf(survey = 'csat' AND score >= 4) / csat_responses AS csat_pct,
+       countIf(survey = 'ces') AS ces_responses,
+       avgIf(score, survey = 'ces') AS ces_mean
+FROM
+(
+    SELECT toMonday(ts) AS week, JSONExtractString(properties, 'survey') AS survey,
+           if(user_id != '', user_id, anonymous_id) AS respondent,
+           argMax(JSONExtractInt(properties, 'score'), (ts, event_id)) AS score
+    FROM {DATABASE}.events FINAL
+    WHERE type = 'track' AND name = {quote(SURVEY_EVENT)} AND {scope.site_filter} AND {scope.from_('ts')}
+    GROUP BY site_id, week, survey, respondent
+    HAVING {in_scale}
+)
+GROUP BY week ORDER BY week"""
+
+
+def retention(scope: Scope) -> str:
+    return f"""
+WITH first_seen AS
+(
+    SELECT site_id, anonymous_id, toMonday(min(ts)) AS cohort
+    FROM {DATABASE}.events FINAL
+    WHERE {scope.site_filter}
+    GROUP BY site_id, anonymous_id
+    HAVING cohort >= toMonday(toDate('{scope.since.isoformat()}'))
+),
+active AS
+(
+    SELECT DISTINCT site_id, anonymous_id, toMonday(ts) AS week
+    FROM {DATABASE}.events FINAL
+    WHERE {scope.site_filter} AND ts >= toMonday(toDate('{scope.since.isoformat()}'))
+)
+SELECT toString(cohort) AS cohort_week, intDiv(dateDiff('day', cohort, week), 7) AS week_number, count() AS visitors
+FROM active INNER JOIN first_seen USING (site_id, anonymous_id)
+GROUP BY cohort_week, week_number ORDER BY cohort_week, week_number"""
+
+
+def cac(scope: Scope) -> str:
+    return f"""
+WITH acquired AS
+(
+    SELECT s.site_id AS site_id, s.utm_source AS utm_source, s.utm_medium AS utm_medium, s.utm_campaign AS utm_campaign,
+           count() AS customers
+    FROM
+    (
+        SELECT site_id, anonymous_id, argMin(session_id, (ts, event_id)) AS session_id, min(ts) AS first_purchase
+        FROM {DATABASE}.events FINAL
+        WHERE type = 'purchase' AND {scope.site_filter}
+        GROUP BY site_id, anonymous_id
+        HAVING {scope.from_('first_purchase')}
+    ) AS p
+    INNER JOIN (SELECT * FROM {DATABASE}.sessions FINAL WHERE {scope.site_filter}) AS s
+        ON s.site_id = p.site_id AND s.session_id = p.session_id
+    GROUP BY site_id, utm_source, utm_medium, utm_campaign
+),
+spent AS
+(
+    SELECT site_id, utm_source, utm_medium, utm_campaign, sum(cost) AS cost, any(currency) AS currency
+    FROM {DATABASE}.campaign_costs FINAL
+    WHERE {scope.site_filter} AND day >= '{scope.since.isoformat()}'
+    GROUP BY site_id, utm_source, utm_medium, utm_campaign
+)
+SELECT spent.site_id AS site_id, spent.utm_source AS utm_source, spent.utm_medium AS utm_medium,
+       spent.utm_campaign AS utm_campaign, spent.cost AS cost, spent.currency AS currency,
+       acquired.customers AS customers, if(customers > 0, cost / customers, NULL) AS cac
+FROM spent LEFT JOIN acquired
+    ON acquired.site_id = spent.site_id AND acquired.utm_source = spent.utm_source
+   AND acquired.utm_medium = spent.utm_medium AND acquired.utm_campaign = spent.utm_campaign
+ORDER BY site_id, cost DESC, utm_campaign
+SETTINGS join_use_nulls = 0"""

@@ -1,0 +1,204 @@
+"""`footfall report`: the named queries' rows as readable tables, one per section.
+
+Formatting only: the SQL lives in footfall/reports/queries.py and the rows come through
+whatever query path the caller gives (the running sink, or the engine opened directly).
+A section whose query finds nothing says so instead of printing an empty table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from footfall.reports import queries as queries
+from footfall.reports.queries import QUANTILES, Scope
+
+Query = Callable[[str], list[dict[str, Any]]]
+Rows = list[dict[str, Any]]
+NO_DATA = "no data yet"
+
+
+def parse_since(text: str, today: date | None = None) -> date:
+    """`7d` or `30d` (days before today, UTC) or an ISO date like 2024-05-01."""
+    today = today or datetime.now(UTC).date()
+    if text.endswith("d") and text[:-1].isdigit():
+        return today - timedelta(days=int(text[:-1]))
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--since takes 7d, 30d (any number of days) or a date like 2024-05-01, not {text!r}") from None
+
+
+def number(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def share(part: float | None, whole: float | None) -> str:
+    return "–" if part is None or not whole else f"{100 * part / whole:.1f}%"
+
+
+def titled(title: str, body: RenderableType) -> RenderableType:
+    return Group(Text(title, style="bold"), body)
+
+
+def empty(title: str) -> RenderableType:
+    return titled(title, Text(f"  {NO_DATA}", style="dim"))
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[str]], caption: str | None = None) -> Table:
+    result = Table(*columns, caption=caption)
+    for row in rows:
+        result.add_row(*row)
+    return result
+
+
+def traffic(rows: Rows) -> RenderableType:
+    if not rows:
+        return empty("Traffic")
+    body = [[row["day"], f"{row['events']:,}", f"{row['visitors']:,}", f"{row['page_views']:,}"] for row in rows]
+    totals = [sum(row[key] for row in rows) for key in ("events", "page_views")]
+    caption = f"{totals[0]:,} events, {totals[1]:,} page views (visitors are counted per day)"
+    return titled("Traffic", table(("day", "events", "visitors", "page views"), body, caption))
+
+
+def top_pages(rows: Rows) -> RenderableType:
+    if not rows:
+        return empty("Top pages")
+    return titled("Top pages", table(("path", "views", "visitors"), [[r["path"], f"{r['views']:,}", f"{r['visitors']:,}"] for r in rows]))
+
+
+def sessions(rows: Rows, conversion: Rows) -> RenderableType:
+    if not rows:
+        return empty("Sessions")
+    row = rows[0]
+    body = [
+        ["sessions", f"{row['sessions']:,}"],
+        ["bounces", f"{row['bounces']:,}"],
+        ["bounce rate", share(row["bounces"], row["sessions"])],
+        ["pages per session", number(row["pages_per_session"])],
+        ["average duration (s)", number(row["avg_duration_s"], 1)],
+    ]
+    if conversion:
+        visitors, buyers = conversion[0]["visitors"], conversion[0]["buyers"]
+        body.append(["conversion rate", f"{share(buyers, visitors)} ({buyers:,} of {visitors:,} visitors bought)"])
+    return titled("Sessions and conversion", table(("measure", "value"), body))
+
+
+def funnels(rows: Rows) -> RenderableType:
+    """Each step's visitors, and their share of the previous step's and the first step's."""
+    if not rows:
+        return empty("Funnels")
+    body, first, previous = [], {}, {}
+    for row in rows:
+        name, visitors = row["funnel"], row["visitors"]
+        first.setdefault(name, visitors)
+        body.append([name, str(row["step"]), f"{visitors:,}", share(visitors, previous.get(name, visitors)), share(visitors, first[name])])
+        previous[name] = visitors
+    return titled("Funnel conversion", table(("funnel", "step", "visitors", "of previous", "of first"), body))
+
+
+def segments(sizes: Rows, movements: Rows) -> RenderableType:
+    if not sizes and not movements:
+        return empty("Segments")
+    moved = {row["segment"]: row for row in movements}
+    names = [row["segment"] for row in sizes] + sorted(set(moved) - {row["segment"] for row in sizes})
+    members = {row["segment"]: row["members"] for row in sizes}
+    body = [
+        [name, f"{members.get(name, 0):,}", f"{moved.get(name, {}).get('entered', 0):,}", f"{moved.get(name, {}).get('left', 0):,}"]
+        for name in names
+    ]
+    return titled("Segments", table(("segment", "members now", "entered", "left"), body, "entries and exits in the period"))
+
+
+def revenue(rows: Rows) -> RenderableType:
+    if not rows:
+        return empty("Revenue")
+    body = [[r["currency"] or "–", f"{r['orders']:,}", number(r["total"]), number(r["aov"]), f"{r['buyers']:,}"] for r in rows]
+    return titled("Revenue", table(("currency", "orders", "revenue", "AOV", "buyers"), body))
+
+
+def clv(rows: Rows) -> RenderableType:
+    if not rows:
+        return empty("Customer lifetime value")
+    row = rows[0]
+    columns = ("", *(f"p{round(level * 100)}" for level in QUANTILES))
+    body = [[kind, *(number(value) for value in row[kind])] for kind in ("historical", "predicted")]
+    return titled("Customer lifetime value", table(columns, body, f"over {row['customers']:,} buying customers"))
+
+
+def surveys(scores: Rows, weeks: Rows) -> RenderableType:
+    if not scores and not weeks:
+        return empty("NPS, CSAT and CES")
+    parts: list[RenderableType] = []
+    if scores:
+        row = scores[0]
+        parts.append(table(
+            ("NPS", "promoters", "passives", "detractors", "CSAT", "CES"),
+            [[number(row["nps"], 1), f"{row['promoters']:,}", f"{row['passives']:,}", f"{row['detractors']:,}",
+              f"{number(row['csat_pct'], 1)}% ({row['csat_responses']:,})", f"{number(row['ces_mean'])} ({row['ces_responses']:,})"]],
+            "customers' latest answers in the period (responses in brackets)",
+        ))
+    if weeks:
+        parts.append(table(
+            ("week", "NPS", "CSAT", "CES"),
+            [[r["week_start"], f"{number(r['nps'], 1)} ({r['nps_responses']})", f"{number(r['csat_pct'], 1)}% ({r['csat_responses']})",
+              f"{number(r['ces_mean'])} ({r['ces_responses']})"] for r in weeks],
+            "per week, each respondent's latest answer that week",
+        ))
+    return titled("NPS, CSAT and CES", Group(*parts))
+
+
+def retention_grid(rows: Rows) -> tuple[int, list[tuple[str, int, list[float]]]]:
+    """Weeks shown and, per cohort, its size and the share active in each week after."""
+    by_cohort: dict[str, dict[int, int]] = {}
+    for row in rows:
+        by_cohort.setdefault(row["cohort_week"], {})[row["week_number"]] = row["visitors"]
+    weeks = 1 + max((row["week_number"] for row in rows), default=0)
+    grid = []
+    for cohort, active in by_cohort.items():
+        size = active.get(0, 0)
+        grid.append((cohort, size, [active.get(week, 0) / size if size else 0.0 for week in range(weeks)]))
+    return weeks, grid
+
+
+def retention(rows: Rows) -> RenderableType:
+    if not rows:
+        return empty("Retention")
+    weeks, grid = retention_grid(rows)
+    body = [[cohort, f"{size:,}", *(f"{100 * value:.1f}%" for value in shares)] for cohort, size, shares in grid]
+    columns = ("cohort (first seen)", "visitors", *(f"week {week}" for week in range(weeks)))
+    return titled("Retention", table(columns, body, "share of each cohort active N weeks after its first week"))
+
+
+def cac(rows: Rows) -> RenderableType:
+    if not rows:
+        return titled("CAC per campaign", Text(f"  {NO_DATA}: import campaign costs with footfall costs import", style="dim"))
+    body = [
+        [r["site_id"], r["utm_source"], r["utm_medium"], r["utm_campaign"], f"{number(r['cost'])} {r['currency']}",
+         f"{r['customers']:,}", "–" if r["cac"] is None else f"{number(r['cac'])} {r['currency']}"]
+        for r in rows
+    ]
+    columns = ("site", "source", "medium", "campaign", "cost", "customers", "CAC")
+    return titled("CAC per campaign", table(columns, body, "customers: first purchase in a session from the campaign"))
+
+
+def build(query: Query, scope: Scope) -> Iterator[RenderableType]:
+    """The report's sections in reading order, each from its named queries."""
+    def run(sql: Callable[[Scope], str]) -> Rows:
+        return query(sql(scope))
+
+    yield traffic(run(queries.traffic))
+    yield top_pages(run(queries.top_pages))
+    yield sessions(run(queries.sessions), run(queries.conversion))
+    yield funnels(run(queries.funnels))
+    yield segments(run(queries.segment_sizes), run(queries.segment_movements))
+    yield revenue(run(queries.revenue))
+    yield clv(run(queries.clv))
+    yield surveys(run(queries.survey_scores), run(queries.survey_weeks))
+    yield cac(run(queries.cac))
+    yield retention(run(queries.retention))

@@ -1,0 +1,111 @@
+"""ClickHouse as a server of its own, spoken to over the native TCP protocol (clickhouse-driver).
+
+A server can go away while the sink runs (restarted, upgraded, briefly unreachable), so a
+statement whose connection fails is sent again on a fresh connection, with exponential
+backoff. A statement the server refuses would only be refused again, so it is raised at
+once. An insert whose connection broke after the server had taken the rows may thus be
+written twice: the tables footfall writes collapse such duplicates (ReplacingMergeTree).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from clickhouse_driver import Client, errors
+
+from infra.clickhouse.backend import ClickHouseError
+
+# What a server that is down, restarting or cut off looks like to the driver: refused or
+# timed-out connections (NetworkError, SocketTimeoutError), and a socket closed under a
+# statement (EOFError while reading, OSError such as a broken pipe while writing).
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    errors.NetworkError,
+    errors.SocketTimeoutError,
+    EOFError,
+    OSError,
+)
+# However many attempts are allowed, never wait longer than this between two of them.
+MAX_BACKOFF_S = 10.0
+
+
+def server_message(exc: errors.ServerException) -> str:
+    """The server's code and message, without the stack trace older servers append to it."""
+    message = (exc.message or "").split("Stack trace:", 1)[0].strip().rstrip(".")
+    return f"Code: {exc.code}. {message}"
+
+
+def as_time(value: Any) -> Any:
+    """The sink hands times over as text, which the embedded engine parses itself; the
+    driver encodes only datetime objects."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
+
+
+class NativeClickHouse:
+    def __init__(self, url: str, attempts: int = 5, backoff_s: float = 0.5):
+        """`url` as `clickhouse://user:password@host:port/database`."""
+        if attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        self._client = Client.from_url(url)
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        # Connection failures seen so far, retried or not: what an operator (or a test)
+        # looks at to tell a flaky server from a healthy one.
+        self.connection_failures = 0
+        self._types: dict[str, dict[str, str]] = {}
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        if table not in self._types:
+            self._types[table] = {row["name"]: row["type"] for row in self.query(f"DESCRIBE TABLE {table}")}
+        return self._types[table]
+
+    def _run(self, sql: str, params: Any = None, **kwargs: Any) -> Any:
+        failure: BaseException | None = None
+        for attempt in range(self.attempts):
+            if attempt:
+                time.sleep(min(self.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S))
+            try:
+                return self._client.execute(sql, params, **kwargs)
+            except errors.ServerException as exc:
+                raise ClickHouseError(server_message(exc)) from None
+            except CONNECTION_ERRORS as exc:
+                # The driver drops the connection on an error already; doing it here too
+                # makes sure the next attempt never reuses a dead socket.
+                self._client.disconnect()
+                self.connection_failures += 1
+                failure = exc
+            except errors.Error as exc:
+                # Refused by the driver before sending (a value that does not fit its column).
+                raise ClickHouseError(str(exc)) from None
+        raise ClickHouseError(f"ClickHouse unreachable after {self.attempts} attempts: {failure}") from failure
+
+    def execute(self, sql: str) -> None:
+        self._run(sql)
+
+    def insert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
+        """One batch, one INSERT: the columns are the first row's keys, in their order."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        names = ", ".join(f"`{column}`" for column in columns)
+        types = self._column_types(table)
+        timed = {column for column in columns if "DateTime" in types.get(column, "")}
+        try:
+            values = [tuple(as_time(row[c]) if c in timed else row[c] for c in columns) for row in rows]
+            self._run(f"INSERT INTO {table} ({names}) VALUES", values)
+        except (AttributeError, TypeError, ValueError) as exc:
+            # The driver encodes values by their column's type and fails this way on a value
+            # of another type (a string for a DateTime): the batch is refused, as by the server.
+            raise ClickHouseError(f"cannot encode the rows for {table}: {exc}") from None
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        rows, column_types = self._run(sql, with_column_types=True)
+        names = [name for name, _ in column_types]
+        return [dict(zip(names, row)) for row in rows]
+
+    def close(self) -> None:
+        self._client.disconnect()

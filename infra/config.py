@@ -1,0 +1,178 @@
+"""Configuration: environment variables (FOOTFALL_…) over an optional TOML file over defaults.
+
+With no configuration at all footfall runs one local site, `demo`, whose write key is
+`demo_key` and which accepts browser requests from any page on localhost or 127.0.0.1,
+so a first run needs nothing but `make run`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from schemas.names import NAME_PATTERN
+
+CONFIG_FILE_ENV = "FOOTFALL_CONFIG"
+DEFAULT_CONFIG_FILE = "footfall.toml"
+
+LOCAL_ORIGINS = (
+    "http://localhost",
+    "http://localhost:*",
+    "http://127.0.0.1",
+    "http://127.0.0.1:*",
+    "https://localhost",
+    "https://localhost:*",
+    "https://127.0.0.1",
+    "https://127.0.0.1:*",
+)
+
+
+class Site(BaseModel):
+    """A website that sends events: its write key and the page origins allowed to send."""
+
+    id: str = Field(pattern=NAME_PATTERN)
+    write_key: str = Field(min_length=1)
+    # Shell-style patterns matched against the Origin header, e.g. "https://*.example.com".
+    allowed_origins: list[str] = Field(default_factory=list)
+    # This site's inactivity that ends a session, when it differs from session_gap_s.
+    session_gap_s: float | None = Field(default=None, gt=0)
+    # Whether browsers that send Do Not Track or Global Privacy Control are left untracked.
+    respect_dnt: bool = True
+
+    def allows_origin(self, origin: str) -> bool:
+        return any(fnmatch.fnmatchcase(origin, pattern) for pattern in self.allowed_origins)
+
+
+DEMO_SITE = Site(id="demo", write_key="demo_key", allowed_origins=list(LOCAL_ORIGINS))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_", env_nested_delimiter="__", extra="ignore")
+
+    sites: list[Site] = Field(default_factory=lambda: [DEMO_SITE])
+
+    # Relative paths are taken from the folder footfall runs in (a checkout, by default).
+    state_dir: Path = Path(".state")
+    kafka_libs: Path = Path(".cache/kafka/libs")
+    # The deployment files the local stack reads: broker logging, Prometheus rules.
+    deploy_dir: Path = Path("deploy")
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "768m"
+    # How long a request waits for Kafka's acknowledgement before it answers 503.
+    kafka_ack_timeout_s: float = 5.0
+
+    # Sessions: a visitor's inactivity that ends a session, how late an event may arrive
+    # and still be placed in the right session, and how often idle visitors are forgotten.
+    session_gap_s: float = 30 * 60
+    allowed_lateness_s: float = 5 * 60
+    idle_check_s: float = 60
+    # How often profiles due for a time-driven segment change (an abandoned cart, a
+    # customer who churns) are woken, and how often each site's RFM boundaries are
+    # recomputed.
+    segment_check_s: float = 60
+    rfm_refresh_s: float = 300
+    # How soon a worker that died without leaving is replaced in the consumer group.
+    processor_session_timeout_s: float = 30
+    # A worker takes events in batches of up to this many, or what arrived within this
+    # many seconds: larger batches cost less per event, the wait adds to freshness.
+    processor_batch_events: int = 5000
+    processor_batch_s: float = 0.1
+    # Where a worker serves /metrics on loopback; a worker finding it taken (a second worker
+    # on the machine) takes a free port and logs it; 0 always takes a free one.
+    processor_metrics_port: int = 8091
+
+    # A ClickHouse server (clickhouse://user:password@host:9000/default); unset, the
+    # embedded engine is used, its data in the state folder.
+    clickhouse_url: str | None = None
+    # The sink: batches close at this many rows or this age, whichever comes first.
+    sink_port: int = 8090
+    sink_batch_rows: int = 5000
+    sink_batch_s: float = 0.5
+    sink_retry_initial_s: float = 0.5
+    sink_retry_max_s: float = 10.0
+
+    # The Prometheus `footfall up --with-monitoring` starts, on loopback.
+    prometheus_port: int = 9090
+
+    collector_host: str = "127.0.0.1"
+    collector_port: int = 8080
+    # Worker processes answering on the one port; one is enough for ~15,000 events/s.
+    collector_workers: int = 2
+    max_body_bytes: int = 512 * 1024
+    retry_after_s: int = 5
+    # A MaxMind City database (.mmdb) adds region and city to the country every event gets.
+    geoip_city_db: Path | None = None
+
+    @field_validator("state_dir", "kafka_libs", "deploy_dir", "geoip_city_db")
+    @classmethod
+    def _absolute(cls, path: Path | None) -> Path | None:
+        """Absolute once read, so child processes started elsewhere see the same folders."""
+        return None if path is None else path.resolve()
+
+    @field_validator("sites")
+    @classmethod
+    def _unique_sites(cls, sites: list[Site]) -> list[Site]:
+        for attribute in ("id", "write_key"):
+            values = [getattr(site, attribute) for site in sites]
+            duplicates = sorted({value for value in values if values.count(value) > 1})
+            if duplicates:
+                raise ValueError(f"sites share a {attribute}: {', '.join(duplicates)}")
+        return sites
+
+    @cached_property
+    def sites_by_key(self) -> dict[str, Site]:
+        return {site.write_key: site for site in self.sites}
+
+    @property
+    def clickhouse_path(self) -> Path:
+        return self.state_dir / "clickhouse"
+
+    @property
+    def collector_url(self) -> str:
+        return f"http://{self.collector_host}:{self.collector_port}"
+
+    @property
+    def sink_url(self) -> str:
+        return f"http://127.0.0.1:{self.sink_port}"
+
+    @property
+    def kafka_port(self) -> int:
+        return int(self.kafka_bootstrap.rsplit(":", 1)[1])
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
+
+
+def config_file() -> Path | None:
+    """The TOML file named by FOOTFALL_CONFIG, else ./footfall.toml if there is one."""
+    named = os.environ.get(CONFIG_FILE_ENV)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise FileNotFoundError(f"{CONFIG_FILE_ENV} names {path}, which is not a file")
+        return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def load() -> Settings:
+    return Settings()

@@ -1,0 +1,66 @@
+"""Visitor state to and from the JSON that the changelog topic stores.
+
+The table keeps VisitorState objects; only the changelog sees bytes, so an event costs one
+encoding of its visitor's state per batch and no decoding at all (decoding happens when a
+worker recovers a partition from the changelog).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faust.serializers.codecs import register
+
+from processors.sessionisation.sessions import Hit, Session, VisitorState, placed_in
+from processors.runtime.table_codec import JsonCodec
+
+CODEC_NAME = "footfall-visitor"
+
+
+def dump(state: VisitorState) -> dict[str, Any]:
+    return {
+        "site": state.site_id,
+        "visitor": state.visitor,
+        "anon": state.anonymous_id,
+        "user": state.user_id,
+        "seq": state.seq,
+        "wm": state.watermark_ms,
+        "forgotten": list(state.forgotten.items()),
+        "sessions": [
+            {
+                "id": s.session_id,
+                "v": s.version,
+                "hits": [
+                    [h.ts_ms, h.event_id, h.type, h.path, h.scroll_pct, h.revenue,
+                     list(h.campaign) if h.campaign else None, h.referrer_host]
+                    for h in s.hits
+                ],
+            }
+            for s in state.sessions
+        ],
+    }
+
+
+def load(data: dict[str, Any]) -> VisitorState:
+    sessions = [
+        Session(
+            session_id=s["id"],
+            version=s["v"],
+            hits=[Hit(h[0], h[1], h[2], h[3], h[4], h[5], tuple(h[6]) if h[6] else None, h[7]) for h in s["hits"]],
+        )
+        for s in data["sessions"]
+    ]
+    return VisitorState(
+        site_id=data["site"],
+        visitor=data["visitor"],
+        anonymous_id=data["anon"],
+        user_id=data["user"],
+        seq=data["seq"],
+        watermark_ms=data["wm"],
+        sessions=sessions,
+        placed=placed_in(sessions),
+        forgotten=dict(data["forgotten"]),
+    )
+
+
+register(CODEC_NAME, JsonCodec(dump, load))

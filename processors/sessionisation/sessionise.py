@@ -1,0 +1,83 @@
+"""A batch of events through sessionisation, without I/O.
+
+The worker reads events in batches because most of its cost is per record it handles, not
+per event it places: one batch stores each visitor's state once and publishes each
+session's figures once (its latest version; earlier versions would be collapsed by the
+table anyway), however many of the visitor's events it held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from processors.sessionisation.sessions import RowDraft, Rules, SessionRow, VisitorState, apply
+
+Record = tuple[bytes, bytes]  # (Kafka key, value)
+# An event placed in its session, for the analytics that follow in the same batch:
+# (visitor key, the event with its session_id, its time in ms).
+Placed = tuple[bytes, dict[str, Any], int]
+
+
+@dataclass
+class BatchResult:
+    # Records for footfall.events.sessionised: each event with its session, and moves of
+    # events already published under another session, in the order they happened.
+    sessionised: list[Record] = field(default_factory=list)
+    # Every event of the batch with its session, as decoded objects (replays included:
+    # the analytics recognise those by event id themselves).
+    placed: list[Placed] = field(default_factory=list)
+    # Each changed session's latest row, with its visitor's key: encoded for footfall.sessions
+    # only when published, so versions a batch overtook are never encoded at all.
+    sessions: dict[str, tuple[bytes, SessionRow]] = field(default_factory=dict)
+    # The new state of every visitor whose state changed, by key.
+    states: dict[bytes, VisitorState] = field(default_factory=dict)
+
+    def session_records(self) -> list[Record]:
+        """(key, value) for footfall.sessions."""
+        return [(key, session_record(row)) for key, row in self.sessions.values()]
+
+
+def event_ms(event: dict) -> int:
+    return int(datetime.fromisoformat(event["ts"]).timestamp() * 1000)
+
+
+def visitor_of(key: bytes) -> str:
+    """Keys are `site:visitor` (schemas.event)."""
+    return key.decode().partition(":")[2]
+
+
+def session_record(row: SessionRow) -> bytes:
+    return orjson.dumps(row.__dict__)
+
+
+def sessionise_batch(
+    records: Iterable[Record],
+    stored: Callable[[bytes], VisitorState | None],
+    rules_for: Callable[[str], Rules],
+) -> BatchResult:
+    """Place every event of a batch, in order, over the visitors' stored states."""
+    result = BatchResult()
+    # Each changed session's latest draft: the rows of earlier ones are never computed.
+    drafts: dict[str, tuple[bytes, RowDraft]] = {}
+    for key, value in records:
+        event = orjson.loads(value)
+        ts_ms = event_ms(event)
+        state = result.states.get(key) or stored(key) or VisitorState(event["site_id"], visitor_of(key))
+        state, out = apply(state, event, ts_ms, rules_for(event["site_id"]))
+        if not out.duplicate:
+            result.states[key] = state
+        event["session_id"] = out.session_id
+        result.placed.append((key, event, ts_ms))
+        result.sessionised.append((key, orjson.dumps({"kind": "event", "event": event})))
+        for moved in out.moved:
+            record = {"kind": "moved", "site_id": event["site_id"], "event_ids": moved.event_ids, "session_id": moved.session_id}
+            result.sessionised.append((key, orjson.dumps(record)))
+        for draft in out.drafts:
+            drafts[draft.session.session_id] = (key, draft)
+    result.sessions = {session_id: (key, draft.row()) for session_id, (key, draft) in drafts.items()}
+    return result
