@@ -1,24 +1,19 @@
-"""Fixtures that start real components: the Kafka broker and the collector, on free ports."""
+"""Fixtures shared by the whole suite: one Kafka broker and one collector for the session,
+the integration marker, and the logs of the pipelines a failing test's file started."""
 
 from __future__ import annotations
 
-import os
-from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from footfall.local.kafka_broker import Broker, start_private
-from footfall.local.processes import Started, free_port, stop, wait_until
-from infra.config import Settings
-from footfall.local.stack import http_ok, spawn_collector, spawn_processor, spawn_sink
+from footfall.local.kafka_broker import Broker
+from footfall.local.processes import stop
+from tests.support.pipeline import Collector, new_broker, pipelines_started_by, start_collector
 
-
-def new_broker(folder: Path) -> Broker:
-    return start_private(folder, Settings())
+# Until tests/integration/test_report.py imports them from tests.support.pipeline.
+from tests.support.pipeline import Pipeline, start_pipeline  # noqa: F401  pylint: disable=unused-import
 
 
 @pytest.fixture(scope="session")
@@ -26,31 +21,6 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     broker = new_broker(tmp_path_factory.mktemp("kafka"))
     yield broker
     broker.stop()
-
-
-@dataclass
-class Collector:
-    url: str
-    process: Started
-
-
-def collector_env(bootstrap: str, folder: Path, **overrides: str) -> dict[str, str]:
-    return {
-        "FOOTFALL_KAFKA_BOOTSTRAP": bootstrap,
-        "FOOTFALL_COLLECTOR_PORT": str(free_port()),
-        "FOOTFALL_COLLECTOR_WORKERS": "1",
-        "FOOTFALL_STATE_DIR": str(folder),
-        "FOOTFALL_KAFKA_ACK_TIMEOUT_S": "3",
-        **overrides,
-    }
-
-
-def start_collector(bootstrap: str, folder: Path, **overrides: str) -> Collector:
-    env = collector_env(bootstrap, folder, **overrides)
-    url = f"http://127.0.0.1:{env['FOOTFALL_COLLECTOR_PORT']}"
-    process = spawn_collector(Settings(collector_port=int(env["FOOTFALL_COLLECTOR_PORT"])), folder / "collector.log", env)
-    wait_until(lambda: http_ok(f"{url}/readyz"), 60, "collector", process)
-    return Collector(url, process)
 
 
 @pytest.fixture(scope="session")
@@ -66,80 +36,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-@dataclass
-class Pipeline:
-    """Collector, sessioniser worker(s) and sink on one broker, each its own process."""
-
-    kafka: Broker
-    folder: Path
-    env: dict[str, str]
-    collector: Collector
-    workers: list[Started]
-    sink: Started
-    sink_url: str
-
-    def query(self, sql: str) -> list[dict]:
-        answer = httpx.post(f"{self.sink_url}/query", content=sql.encode(), timeout=60)
-        assert answer.status_code == 200, answer.text
-        return answer.json()
-
-    def start_worker(self) -> Started:
-        log = self.folder / f"worker-{len(self.workers)}.log"
-        worker = spawn_processor(Settings(), log, self.env)
-        self.workers.append(worker)
-        return worker
-
-    def start_sink(self) -> Started:
-        self.sink = spawn_sink(Settings(), self.folder / "sink.log", self.env)
-        wait_until(lambda: http_ok(f"{self.sink_url}/healthz"), 60, "sink", self.sink)
-        return self.sink
-
-    def stop(self) -> None:
-        for process in [self.sink, *self.workers, self.collector.process]:
-            stop(process)
-
-    def log_tails(self, lines: int = 40) -> str:
-        """The end of each part's log: what a failure report shows."""
-        parts = []
-        for log in sorted(self.folder.rglob("*.log")):
-            tail = log.read_text(errors="replace").splitlines()[-lines:]
-            parts.append(f"--- {log.relative_to(self.folder)}\n" + "\n".join(tail))
-        return "\n".join(parts)
-
-
-# The pipelines each test file started: a failure in that file reports their logs, which
-# outlive the processes.
-STARTED: dict[str, list[Pipeline]] = defaultdict(list)
-
-
-def test_file(nodeid: str) -> str:
-    return nodeid.split("::", 1)[0]
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
     report = yield
     if report.failed:
-        for pipeline in STARTED[test_file(item.nodeid)]:
+        for pipeline in pipelines_started_by(item.nodeid):
             report.sections.append((f"logs of the pipeline in {pipeline.folder}", pipeline.log_tails()))
     return report
-
-
-def start_pipeline(kafka: Broker, folder: Path, workers: int = 1, **overrides: str) -> Pipeline:
-    """Stages with their own consumer groups' names kept per test run through the state
-    folder, so each pipeline reads the shared broker's topics from the start."""
-    collector = start_collector(kafka.bootstrap, folder / "collector", **overrides)
-    sink_port = free_port()
-    env = {
-        "FOOTFALL_KAFKA_BOOTSTRAP": kafka.bootstrap,
-        "FOOTFALL_STATE_DIR": str(folder),
-        "FOOTFALL_SINK_PORT": str(sink_port),
-        "FOOTFALL_SINK_BATCH_S": "0.2",
-        **overrides,
-    }
-    pipeline = Pipeline(kafka, folder, env, collector, [], None, f"http://127.0.0.1:{sink_port}")  # type: ignore[arg-type]
-    STARTED[test_file(os.environ.get("PYTEST_CURRENT_TEST", ""))].append(pipeline)
-    for _ in range(workers):
-        pipeline.start_worker()
-    pipeline.start_sink()
-    return pipeline

@@ -67,21 +67,11 @@ def stop(started: Started, grace_s: float = 20.0) -> bool:
     except psutil.TimeoutExpired:
         process.kill()
         process.wait(5)
-    _kill_left_behind(children)
+    kill_left_behind(children)
     return True
 
 
-def kill(started: Started) -> None:
-    """SIGKILL at once: a crash, as fault-injection tests need one."""
-    if started.alive():
-        process = psutil.Process(started.pid)
-        children = process.children(recursive=True)
-        process.kill()
-        process.wait(5)
-        _kill_left_behind(children)
-
-
-def _kill_left_behind(children: list[psutil.Process]) -> None:
+def kill_left_behind(children: list[psutil.Process]) -> None:
     """A part killed, or slow to stop, leaves the processes it started (the collector's
     workers) running on their own; they were ours, so they go too. psutil.Process knows
     each one's start time, so a recycled PID is never hit."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
@@ -72,24 +72,3 @@ async def _topic_size(bootstrap: str, topic: Topic) -> int:
 def topic_size(bootstrap: str, topic: Topic) -> int:
     """How many records a topic has ever received: its partitions' end offsets added up."""
     return asyncio.run(_topic_size(bootstrap, topic))
-
-
-async def read_records(bootstrap: str, topic: Topic) -> list[ConsumerRecord]:
-    """Every record a topic holds now, from its first offsets to its end offsets (for
-    tests and benchmarks that check what landed)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: list[ConsumerRecord] = []
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            for batch in (await consumer.getmany(*remaining, timeout_ms=1000, max_records=10_000)).values():
-                records.extend(batch)
-            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
-        return records
-    finally:
-        await consumer.stop()

@@ -23,9 +23,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from footfall.local.processes import kill
-from tests.conftest import Pipeline, new_broker, start_pipeline
-from tests.integration.test_pipeline import wait_for
+from tests.support.pipeline import Pipeline, new_broker, start_pipeline
+from tests.support.processes import kill
+from tests.support.waiting import wait_for
 
 SITE, KEY = "shop", "shop_key"
 CART_HOURS, AT_RISK_DAYS, CHURN_DAYS = 0.0025, 0.00015, 0.0003

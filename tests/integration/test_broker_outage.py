@@ -10,10 +10,12 @@ from pathlib import Path
 
 import httpx
 
-from footfall.local.processes import kill, stop
+from footfall.local.kafka_broker import Broker
+from footfall.local.processes import stop
 from schemas import topics
-from tests.conftest import Broker, new_broker, start_collector
 from tests.support.kafka_reader import read_topic
+from tests.support.pipeline import new_broker, start_collector
+from tests.support.processes import kill
 
 
 class Load:

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import Broker, new_broker, start_pipeline
-from tests.integration.test_crash_recovery import assert_matches_reference, exact, population, send_in_chunks
-from tests.integration.test_pipeline import wait_for
+from footfall.local.kafka_broker import Broker
+from tests.support.pipeline import new_broker, start_pipeline
+from tests.support.planned_traffic import exact, population, send_in_chunks
+from tests.support.sessions_reference import assert_matches_reference
+from tests.support.waiting import wait_for
 
 
 def fill(folder: Path) -> Path:

@@ -8,7 +8,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.conftest import Collector
+from tests.support.pipeline import Collector
 
 AUTH = ("demo_key", "")
 

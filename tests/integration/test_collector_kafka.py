@@ -9,9 +9,10 @@ from datetime import datetime
 import httpx
 import orjson
 
+from footfall.local.kafka_broker import Broker
 from schemas import topics
-from tests.conftest import Broker, Collector
 from tests.support.kafka_reader import read_topic
+from tests.support.pipeline import Collector
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "

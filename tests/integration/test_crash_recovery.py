@@ -2,61 +2,32 @@
 
 Each test sends a generated population whose sessions are known in advance, injects a
 fault (a worker or the sink killed with SIGKILL mid-stream, a worker stopped with SIGTERM)
-or runs two workers, and
-checks that ClickHouse holds every event once and exactly the planned sessions, grouped
-as the SQL reference groups them.
+or runs two workers, and checks that ClickHouse holds every event once and exactly the
+planned sessions, grouped as the SQL reference groups them.
 """
 
 from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import psutil
 import pytest
 
-from footfall.demo import DemoPlan, generate, send
-from footfall.local.processes import Started, kill
-from tests.conftest import Broker, Pipeline, new_broker, start_pipeline
-from tests.integration.test_pipeline import reference_groups, stream_groups, wait_for
+from footfall.demo import send
+from footfall.local.kafka_broker import Broker
+from footfall.local.processes import Started
+from tests.support.pipeline import Pipeline, new_broker, start_pipeline
+from tests.support.planned_traffic import exact, population, send_in_chunks
+from tests.support.processes import kill
+from tests.support.sessions_reference import assert_matches_reference
+from tests.support.waiting import wait_for
 
 FAST_FAILOVER = {"FOOTFALL_PROCESSOR_SESSION_TIMEOUT_S": "8"}
 # Well under footfall's own stop grace (20 s), after which a part is killed.
 STOP_GRACE_S = 10
-
-
-def population(seed: int, visitors: int = 40) -> tuple[list[dict], DemoPlan, str]:
-    messages, plan = generate(datetime.now(UTC), visitors=visitors, days=3, seed=seed)
-    suffix = f"-s{seed}"
-    for message in messages:
-        message["anonymousId"] += suffix
-    return messages, plan, suffix
-
-
-def exact(pipeline: Pipeline, plan: DemoPlan, suffix: str):
-    where = f"anonymous_id LIKE '%{suffix}'"
-
-    def check():
-        events = pipeline.query(f"SELECT count() AS n, uniqExact(event_id) AS ids FROM footfall.events FINAL WHERE {where}")[0]
-        sessions = pipeline.query(f"SELECT count() AS n, sum(events) AS counted FROM footfall.sessions FINAL WHERE {where}")[0]
-        seen = (events["n"], events["ids"], sessions["n"], sessions["counted"])
-        return True if seen == (plan.events, plan.events, plan.sessions, plan.events) else seen
-
-    return check
-
-
-def send_in_chunks(pipeline: Pipeline, messages: list[dict], chunks: int, after_chunk: dict[int, callable]) -> None:
-    size = -(-len(messages) // chunks)
-    for index in range(chunks):
-        send(messages[index * size:(index + 1) * size], pipeline.collector.url)
-        if index in after_chunk:
-            after_chunk[index]()
-
-
-def assert_matches_reference(pipeline: Pipeline, suffix: str) -> None:
-    assert stream_groups(pipeline, suffix) == reference_groups(pipeline, suffix)
 
 
 def worker_replaced_mid_stream(tmp_path: Path, seed: int, end: Callable[[Started], None], what: str, **overrides: str) -> None:

@@ -28,12 +28,13 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from footfall.local import prometheus_server
+from footfall.local.kafka_broker import Broker
 from footfall.local.processes import Started, free_port, stop, wait_until
 from footfall.local.prometheus_server import Targets
-from tests.support.paths import DEPLOY
 from footfall.local.stack import http_ok
 from schemas.topics import EVENTS
-from tests.conftest import Broker, Pipeline, new_broker, start_pipeline
+from tests.support.paths import DEPLOY
+from tests.support.pipeline import Pipeline, new_broker, start_pipeline
 
 DASHBOARDS = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
 ALERT_RULES = DEPLOY / "prometheus" / "alerts.yml"

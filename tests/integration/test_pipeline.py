@@ -3,7 +3,6 @@ for a crafted dataset, equal to a reference computed by SQL window functions."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,7 +10,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.conftest import Broker, Pipeline, start_pipeline
+from footfall.local.kafka_broker import Broker
+from tests.support.pipeline import Pipeline, start_pipeline
+from tests.support.sessions_reference import assert_matches_reference
+from tests.support.waiting import wait_for
 
 AUTH = ("demo_key", "")
 BASE = datetime(2026, 11, 20, 9, 0, 0, tzinfo=UTC)
@@ -56,61 +58,6 @@ def crafted(run: str) -> list[list[dict]]:
         [msg(run, "c1", "C", 0, path="/"), msg(run, "c2", "C", 33, path="/blog")],
         [msg(run, "c3", "C", 29, path="/about")],
     ]
-
-
-REFERENCE_SQL = """
-WITH ordered AS (
-    SELECT site_id, anonymous_id, event_id, ts,
-           if(utm_source = '' AND utm_medium = '' AND utm_campaign = '', NULL,
-              concat(utm_source, '|', utm_medium, '|', utm_campaign)) AS campaign,
-           dateDiff('millisecond', lagInFrame(ts, 1, ts) OVER w, ts) AS gap_ms,
-           row_number() OVER w AS n
-    FROM footfall.events FINAL
-    WHERE anonymous_id LIKE '%{run}'
-    WINDOW w AS (PARTITION BY site_id, anonymous_id ORDER BY ts, event_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-),
-gapped AS (
-    SELECT *, sum(n = 1 OR gap_ms >= {gap_ms}) OVER (PARTITION BY site_id, anonymous_id ORDER BY ts, event_id
-                                                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS gap_group
-    FROM ordered
-),
-flagged AS (
-    SELECT *, anyLast(campaign) OVER (PARTITION BY site_id, anonymous_id, gap_group ORDER BY ts, event_id
-                                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS campaign_before
-    FROM gapped
-)
-SELECT anonymous_id, event_id,
-       sum(n = 1 OR gap_ms >= {gap_ms} OR (campaign IS NOT NULL AND campaign != ifNull(campaign_before, '')))
-           OVER (PARTITION BY site_id, anonymous_id ORDER BY ts, event_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_number
-FROM flagged
-"""
-
-
-def reference_groups(pipeline: Pipeline, run: str) -> set[frozenset[str]]:
-    rows = pipeline.query(REFERENCE_SQL.format(run=run, gap_ms=30 * 60 * 1000))
-    groups: dict[tuple[str, int], set[str]] = {}
-    for row in rows:
-        groups.setdefault((row["anonymous_id"], row["session_number"]), set()).add(row["event_id"])
-    return {frozenset(group) for group in groups.values()}
-
-
-def stream_groups(pipeline: Pipeline, run: str) -> set[frozenset[str]]:
-    rows = pipeline.query(f"SELECT event_id, session_id FROM footfall.events FINAL WHERE anonymous_id LIKE '%{run}'")
-    groups: dict[str, set[str]] = {}
-    for row in rows:
-        groups.setdefault(row["session_id"], set()).add(row["event_id"])
-    return {frozenset(group) for group in groups.values()}
-
-
-def wait_for(check, timeout_s: float = 90, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last is True:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"{what} not reached in {timeout_s}s; last: {last}")
 
 
 def send_all(url: str, requests: list[list[dict]]) -> int:
@@ -159,4 +106,4 @@ def test_crafted_dataset_gives_exact_sessions(pipeline: Pipeline) -> None:
         f"(SELECT session_id FROM footfall.sessions FINAL WHERE anonymous_id LIKE '%{run}')"
     )
     assert unassigned == [{"n": 0}]
-    assert stream_groups(pipeline, run) == reference_groups(pipeline, run)
+    assert_matches_reference(pipeline, run)

@@ -6,9 +6,10 @@ import uuid
 
 from segment.analytics.client import Client
 
+from footfall.local.kafka_broker import Broker
 from schemas import topics
-from tests.conftest import Broker, Collector
 from tests.support.kafka_reader import read_topic
+from tests.support.pipeline import Collector
 
 
 def test_segment_python_sdk_events_land_in_kafka(kafka: Broker, collector: Collector) -> None:

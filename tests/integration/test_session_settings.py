@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 
-from infra.kafka.admin import read_records
 from schemas.topics import VISITORS_CHANGELOG
-from tests.conftest import new_broker, start_pipeline
-from tests.integration.test_pipeline import wait_for
+from tests.support.kafka_reader import read_records
+from tests.support.pipeline import new_broker, start_pipeline
+from tests.support.waiting import wait_for
 
 CONFIG = """
 [[sites]]

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from collector.script import SCRIPT_PATH
-from tests.conftest import Broker, Pipeline, start_pipeline
-from tests.integration.test_pipeline import wait_for
+from footfall.local.kafka_broker import Broker
+from tests.support.pipeline import Pipeline, start_pipeline
+from tests.support.waiting import wait_for
 
 TRACKER = SCRIPT_PATH.parent.parent
 PAGE = Path(__file__).with_name("tracker_page.html")

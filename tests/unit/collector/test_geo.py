@@ -4,6 +4,7 @@ cannot serve."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,8 @@ from netaddr import IPSet
 from collector.enrich import RequestMeta, normalise
 from collector.geo import NOWHERE, GeoDatabaseError, Geolocator, Place
 from collector.parsing import validate_message
-from tests.unit.test_enrich import RECEIVED
 
+RECEIVED = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 # Networks registered in one country each (checked against the registry data in the wheel).
 LONDON_CAFE = "86.128.12.77"
 BERLIN = "79.192.40.3"

@@ -1,16 +1,15 @@
+"""Processes known by PID and start time: a recycled PID is left alone, the registry
+round-trips, and a part ends with the processes it started."""
+
 import subprocess
 import sys
 from pathlib import Path
 
 import psutil
 import pytest
-from aiokafka.partitioner import DefaultPartitioner
-from hypothesis import given
-from hypothesis import strategies as st
 
-from footfall.local.kafka_broker import BrokerConfig, cluster_id, server_properties
-from footfall.local.processes import Registry, Started, kill, spawn, stop, wait_until
-from infra.kafka.publisher import partition_for
+from footfall.local.processes import Registry, Started, spawn, stop, wait_until
+from tests.support.processes import kill
 
 
 def test_a_recycled_pid_is_not_stopped(tmp_path: Path) -> None:
@@ -33,27 +32,6 @@ def test_registry_round_trip(tmp_path: Path) -> None:
     assert registry.load() == entries
     registry.clear()
     assert registry.load() == []
-
-
-def test_server_properties_bind_loopback_and_disable_auto_create(tmp_path: Path) -> None:
-    config = BrokerConfig("127.0.0.1", 19092, 19093, tmp_path, tmp_path, tmp_path / "log4j.properties")
-    properties = dict(line.split("=", 1) for line in server_properties(config).splitlines())
-    assert properties["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
-    assert properties["controller.quorum.voters"] == "1@127.0.0.1:19093"
-    assert properties["auto.create.topics.enable"] == "false"
-    assert properties["log.dirs"] == str(tmp_path / "data")
-
-
-def test_cluster_ids_never_look_like_an_option() -> None:
-    ids = {cluster_id() for _ in range(2000)}
-    assert len(ids) == 2000
-    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
-
-
-@given(st.binary(min_size=1, max_size=64), st.integers(1, 64))
-def test_partitioning_matches_kafkas_default(key: bytes, partitions: int) -> None:
-    every = list(range(partitions))
-    assert partition_for(key, every, every) == DefaultPartitioner()(key, every, every)
 
 
 @pytest.mark.parametrize("end", [stop, kill])

@@ -10,10 +10,10 @@ from collections import defaultdict
 
 import orjson
 
+from footfall.local.kafka_broker import Broker
 from infra.kafka.admin import ensure_topics
 from infra.kafka.publisher import Publisher, Record, partition_for
 from schemas.topics import DAY_MS, Topic
-from tests.conftest import Broker
 from tests.support.kafka_reader import read_topic
 
 KEYS = 40

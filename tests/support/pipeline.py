@@ -1,0 +1,125 @@
+"""footfall's parts started as real processes for the integration tests: a private broker,
+a collector, and whole pipelines (collector, sessioniser workers, sink) on free ports.
+
+A pipeline started during a test is remembered under that test's file, so that a failure
+there can report the logs of every part, which outlive the processes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from footfall.local.kafka_broker import Broker, start_private
+from footfall.local.processes import Started, free_port, stop, wait_until
+from footfall.local.stack import http_ok, spawn_collector, spawn_processor, spawn_sink
+from infra.config import Settings
+
+
+def new_broker(folder: Path) -> Broker:
+    """A broker of its own, its data in `folder`, every topic created."""
+    return start_private(folder, Settings())
+
+
+@dataclass
+class Collector:
+    """A running collector and the URL it answers on."""
+
+    url: str
+    process: Started
+
+
+def collector_env(bootstrap: str, folder: Path, **overrides: str) -> dict[str, str]:
+    return {
+        "FOOTFALL_KAFKA_BOOTSTRAP": bootstrap,
+        "FOOTFALL_COLLECTOR_PORT": str(free_port()),
+        "FOOTFALL_COLLECTOR_WORKERS": "1",
+        "FOOTFALL_STATE_DIR": str(folder),
+        "FOOTFALL_KAFKA_ACK_TIMEOUT_S": "3",
+        **overrides,
+    }
+
+
+def start_collector(bootstrap: str, folder: Path, **overrides: str) -> Collector:
+    env = collector_env(bootstrap, folder, **overrides)
+    url = f"http://127.0.0.1:{env['FOOTFALL_COLLECTOR_PORT']}"
+    process = spawn_collector(Settings(collector_port=int(env["FOOTFALL_COLLECTOR_PORT"])), folder / "collector.log", env)
+    wait_until(lambda: http_ok(f"{url}/readyz"), 60, "collector", process)
+    return Collector(url, process)
+
+
+@dataclass
+class Pipeline:
+    """Collector, sessioniser worker(s) and sink on one broker, each its own process."""
+
+    kafka: Broker
+    folder: Path
+    env: dict[str, str]
+    collector: Collector
+    workers: list[Started]
+    sink: Started
+    sink_url: str
+
+    def query(self, sql: str) -> list[dict]:
+        answer = httpx.post(f"{self.sink_url}/query", content=sql.encode(), timeout=60)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def start_worker(self) -> Started:
+        log = self.folder / f"worker-{len(self.workers)}.log"
+        worker = spawn_processor(Settings(), log, self.env)
+        self.workers.append(worker)
+        return worker
+
+    def start_sink(self) -> Started:
+        self.sink = spawn_sink(Settings(), self.folder / "sink.log", self.env)
+        wait_until(lambda: http_ok(f"{self.sink_url}/healthz"), 60, "sink", self.sink)
+        return self.sink
+
+    def stop(self) -> None:
+        for process in [self.sink, *self.workers, self.collector.process]:
+            stop(process)
+
+    def log_tails(self, lines: int = 40) -> str:
+        """The end of each part's log: what a failure report shows."""
+        parts = []
+        for log in sorted(self.folder.rglob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {log.relative_to(self.folder)}\n" + "\n".join(tail))
+        return "\n".join(parts)
+
+
+_STARTED: dict[str, list[Pipeline]] = defaultdict(list)
+
+
+def _file_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pipelines_started_by(nodeid: str) -> list[Pipeline]:
+    """The pipelines the tests in the file of this test id have started so far."""
+    return _STARTED[_file_of(nodeid)]
+
+
+def start_pipeline(kafka: Broker, folder: Path, workers: int = 1, **overrides: str) -> Pipeline:
+    """Stages with their own consumer groups' names kept per test run through the state
+    folder, so each pipeline reads the shared broker's topics from the start."""
+    collector = start_collector(kafka.bootstrap, folder / "collector", **overrides)
+    sink_port = free_port()
+    env = {
+        "FOOTFALL_KAFKA_BOOTSTRAP": kafka.bootstrap,
+        "FOOTFALL_STATE_DIR": str(folder),
+        "FOOTFALL_SINK_PORT": str(sink_port),
+        "FOOTFALL_SINK_BATCH_S": "0.2",
+        **overrides,
+    }
+    pipeline = Pipeline(kafka, folder, env, collector, [], None, f"http://127.0.0.1:{sink_port}")  # type: ignore[arg-type]
+    pipelines_started_by(os.environ.get("PYTEST_CURRENT_TEST", "")).append(pipeline)
+    for _ in range(workers):
+        pipeline.start_worker()
+    pipeline.start_sink()
+    return pipeline
