@@ -12,7 +12,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import typer
 from rich.console import Console
@@ -24,15 +23,17 @@ from infra import config as config
 from footfall.costs.parse import CostFileError, parse_costs
 from footfall.costs.store import store_costs
 from footfall.demo import DemoResult, run_demo
-from footfall.reports.heatmap import parse_since as parse_heatmap_since
 from footfall.reports.heatmap import read_heatmap, top_paths
+from footfall.reports.since import GRAMMAR as SINCE_GRAMMAR
+from footfall.reports.since import parse_since, since_day
 from footfall.local.processes import Started, wait_until
 from footfall.reports.queries import Scope
-from footfall.local.stack import Part, Stack, http_ok
+from footfall.local.stack import Part, Stack
 from footfall.reports.summary import event_count, summarise
 from infra.clickhouse.backend import ClickHouseError, is_read_only
 from infra.clickhouse.connect import open_backend
 from infra.clickhouse.migrations import migrate as run_migrations
+from infra.clickhouse.warehouse import open_warehouse
 
 LANDING_TIMEOUT_S = 300.0
 
@@ -177,6 +178,8 @@ def demo(
 
 
 class OutputFormat(str, Enum):
+    """How `footfall query` prints its rows."""
+
     table = "table"
     tsv = "tsv"
     jsonl = "jsonl"
@@ -203,7 +206,8 @@ def query(
         console.print("[red]footfall query runs read-only statements only[/red] (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN)")
         raise typer.Exit(2)
     try:
-        rows = run_query(config.load(), sql)
+        with open_warehouse(config.load()) as warehouse:
+            rows = warehouse.query(sql)
     except ClickHouseError as exc:
         console.print(f"[red]ClickHouse refused the query:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -211,17 +215,9 @@ def query(
 
 
 def run_query(settings: config.Settings, sql: str) -> list[dict[str, Any]]:
-    """Through the running sink, which owns the embedded engine; else opening it here."""
-    if http_ok(f"{settings.sink_url}/healthz"):
-        answer = httpx.post(f"{settings.sink_url}/query", content=sql.encode(), timeout=120)
-        if answer.status_code != 200:
-            raise ClickHouseError(answer.json()["error"])
-        return answer.json()
-    backend = open_backend(settings)
-    try:
-        return backend.query(sql)
-    finally:
-        backend.close()
+    """One query, asking afresh who holds the engine: for callers that poll."""
+    with open_warehouse(settings) as warehouse:
+        return warehouse.query(sql)
 
 
 def print_rows(rows: list[dict[str, Any]], output: OutputFormat) -> None:
@@ -244,19 +240,20 @@ def print_rows(rows: list[dict[str, Any]], output: OutputFormat) -> None:
 @app.command()
 def report(
     site: str | None = typer.Option(None, "--site", help="One site (default: all sites)."),
-    since: str = typer.Option("30d", "--since", help="7d, 30d (any number of days) or a date like 2024-05-01."),
+    since: str = typer.Option("30d", "--since", help=f"{SINCE_GRAMMAR}; the report counts whole UTC days, from the day that moment falls in."),
 ) -> None:
     """Print traffic, sessions, funnels, segments, revenue, surveys, CAC and retention."""
     try:
-        scope = Scope(site, report_sections.parse_since(since))
+        scope = Scope(site, since_day(since))
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     console.print(f"[bold]footfall report[/bold]: {site or 'all sites'}, since {scope.since.isoformat()}")
     try:
-        for section in report_sections.build(partial(run_query, config.load()), scope):
-            console.print(section)
-            console.print()
+        with open_warehouse(config.load()) as warehouse:
+            for section in report_sections.build(warehouse.query, scope):
+                console.print(section)
+                console.print()
     except ClickHouseError as exc:
         console.print(f"[red]ClickHouse refused a report query:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -289,9 +286,9 @@ def import_costs(
         console.print(f"[red]{file} was not imported:[/red]\n{exc}")
         raise typer.Exit(1) from None
     try:
-        with Progress(console=console, transient=True) as progress:
+        with open_warehouse(settings) as warehouse, Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"storing {len(rows):,} cost rows", total=len(rows))
-            store_costs(settings, rows, on_chunk=lambda stored: progress.advance(task, stored))
+            store_costs(warehouse, rows, on_chunk=lambda stored: progress.advance(task, stored))
     except ClickHouseError as exc:
         console.print(f"[red]storing the costs failed:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -315,20 +312,19 @@ def heatmap(
     site: str = typer.Option(..., "--site", help="The site id."),
     path: str = typer.Option(..., "--path", help="The page path, as in footfall.events, e.g. /pricing."),
     out: Path = typer.Option(..., "--out", dir_okay=False, help="Where to write the PNG."),
-    since: str | None = typer.Option(None, "--since", help="30m, 24h, 7d, 2w, or an ISO date or time (default: all)."),
+    since: str | None = typer.Option(None, "--since", help=f"{SINCE_GRAMMAR} (default: all)."),
 ) -> None:
     """Draw a page's click heatmap and scroll map to a PNG."""
     try:
-        start = parse_heatmap_since(since) if since else None
+        start = parse_since(since) if since else None
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    query = partial(run_query, config.load())
     try:
-        with console.status(f"reading the heatmap of {site} {path} …"):
-            figures = read_heatmap(query, site, path, start)
+        with open_warehouse(config.load()) as warehouse, console.status(f"reading the heatmap of {site} {path} …"):
+            figures = read_heatmap(warehouse.query, site, path, start)
             if not (figures.views or figures.clicks):
-                print_no_heatmap(site, path, since, top_paths(query, site, start))
+                print_no_heatmap(site, path, since, top_paths(warehouse.query, site, start))
                 raise typer.Exit(1)
     except ClickHouseError as exc:
         console.print(f"[red]ClickHouse refused a heatmap query:[/red] {exc}")

@@ -21,6 +21,8 @@ MAX_ERRORS = 20
 
 @dataclass(frozen=True)
 class Problem:
+    """One mistake in a costs file: where it is and what is wrong."""
+
     line: int
     column: str | None
     message: str

@@ -1,23 +1,19 @@
 """A page's click heatmap, scroll map and figures, read from the rollups migration 4 keeps.
 
-Reads go through a `query` callable (the CLI's, which asks the running sink or opens the
-embedded engine), so this module holds the SQL and the shapes, and no connection.
+Reads go through a `query` callable (a warehouse's, or a backend's in tests), so this
+module holds the SQL and the shapes, and no connection.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from infra.clickhouse.warehouse import Query
 from schemas.tables import DATABASE, HEATMAP_COLUMNS, SCROLL_BAND_PCT
 from sinks.rows import clickhouse_text, quote
 
-Query = Callable[[str], list[dict[str, Any]]]
-RELATIVE = re.compile(r"^(\d+)([mhdw])$")
-UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 SCROLL_BANDS = tuple(range(0, 101, SCROLL_BAND_PCT))
 
 
@@ -38,19 +34,6 @@ class PageHeatmap:
     @property
     def clicks(self) -> int:
         return sum(map(sum, self.grid))
-
-
-def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """`30m`, `24h`, `7d`, `2w` before now, or an ISO 8601 date or time (UTC unless it says)."""
-    now = now or datetime.now(UTC)
-    relative = RELATIVE.match(text.strip())
-    if relative:
-        return now - timedelta(**{UNITS[relative[2]]: int(relative[1])})
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"--since {text!r} is neither a time like 2026-11-01 nor a span like 24h or 7d") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def where(site: str, path: str | None, since: datetime | None) -> str:

@@ -1,17 +1,8 @@
 """The SQL behind `footfall report`, one named query per section.
 
-Each query takes a site filter and the first day of the period, and returns rows that
-footfall/reports/sections.py turns into tables. Definitions a reader may ask about:
-
-- Bounce: a session with a single page view and nothing else (sessions.is_bounce).
-- Conversion rate: visitors in the period who bought / visitors in the period.
-- NPS, CSAT, CES: one answer per customer and survey, their latest (as the customers
-  table keeps them); the weekly trend takes each respondent's latest answer that week.
-- Retention: a visitor's cohort is the week (from Monday) of their first event ever;
-  week N is the share of the cohort with an event N weeks later.
-- CAC: a customer is acquired by the campaign of the session of their first purchase
-  ever (utm source, medium and campaign); CAC = the campaign's cost in the period /
-  customers it acquired in the period.
+Each query takes a site filter and the first day of the period and returns rows that
+footfall/reports/sections.py turns into tables; the survey scores are built from the
+scales and cut-offs in schemas/surveys.py, the same numbers the processors classify with.
 """
 
 from __future__ import annotations
@@ -19,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from processors.analytics.surveys import SCALES, SURVEY_EVENT
+from schemas.surveys import PASSIVE_MIN, PROMOTER_MIN, SATISFIED_MIN, SCALES, SURVEY_EVENT
 from schemas.tables import DATABASE
 from sinks.rows import quote
 
@@ -28,7 +19,7 @@ QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 @dataclass(frozen=True)
 class Scope:
-    """Which site (None: all) and from which day the report looks."""
+    """Which site (None: all) and from which day (UTC, counted whole) the report looks."""
 
     site: str | None
     since: date
@@ -59,6 +50,7 @@ GROUP BY path ORDER BY views DESC, path LIMIT {limit}"""
 
 
 def sessions(scope: Scope) -> str:
+    """A bounce is a session with a single page view and nothing else (sessions.is_bounce)."""
     return f"""
 SELECT count() AS sessions, countIf(is_bounce = 1) AS bounces, avg(duration_s) AS avg_duration_s,
        avg(pageviews) AS pages_per_session
@@ -68,6 +60,7 @@ HAVING sessions > 0"""
 
 
 def conversion(scope: Scope) -> str:
+    """Conversion rate: the period's visitors who bought, of all the period's visitors."""
     return f"""
 SELECT uniqExact(anonymous_id) AS visitors, uniqExactIf(anonymous_id, type = 'purchase') AS buyers
 FROM {DATABASE}.events FINAL
@@ -118,31 +111,50 @@ WHERE purchases > 0 AND {scope.site_filter}
 HAVING customers > 0"""
 
 
+def nps_figures(score: str, answered: str) -> str:
+    """Promoters, passives, detractors, responses and NPS over the `answered` rows."""
+    return f"""countIf({answered} AND {score} >= {PROMOTER_MIN}) AS promoters,
+       countIf({answered} AND {score} >= {PASSIVE_MIN} AND {score} < {PROMOTER_MIN}) AS passives,
+       countIf({answered} AND {score} < {PASSIVE_MIN}) AS detractors,
+       promoters + passives + detractors AS nps_responses,
+       100 * (promoters - detractors) / nps_responses AS nps"""
+
+
+def csat_figures(score: str, answered: str) -> str:
+    """Responses and the satisfied share (in %) over the `answered` rows."""
+    return f"""countIf({answered}) AS csat_responses,
+       100 * countIf({answered} AND {score} >= {SATISFIED_MIN}) / csat_responses AS csat_pct"""
+
+
+def ces_figures(score: str, answered: str) -> str:
+    """Responses and the mean score over the `answered` rows."""
+    return f"""countIf({answered}) AS ces_responses,
+       avgIf({score}, {answered}) AS ces_mean"""
+
+
 def survey_scores(scope: Scope) -> str:
-    nps, csat, ces = (scope.from_(f"{name}_at") for name in ("nps", "csat", "ces"))
+    """Over each customer's latest answer to each survey, as the customers table keeps them,
+    when that answer falls in the period."""
+    # Qualified: the figures' own names (nps) would otherwise shadow the columns.
+    nps, csat, ces = (f"customers.{name}" for name in ("nps", "csat", "ces"))
+    answered = {name: f"{name} IS NOT NULL AND {scope.from_(f'{name}_at')}" for name in (nps, csat, ces)}
     return f"""
-SELECT countIf(nps_category = 'promoter' AND {nps}) AS promoters, countIf(nps_category = 'passive' AND {nps}) AS passives,
-       countIf(nps_category = 'detractor' AND {nps}) AS detractors, promoters + passives + detractors AS nps_responses,
-       100 * (promoters - detractors) / nps_responses AS nps,
-       countIf(csat IS NOT NULL AND {csat}) AS csat_responses,
-       100 * countIf(csat >= 4 AND {csat}) / csat_responses AS csat_pct,
-       countIf(ces IS NOT NULL AND {ces}) AS ces_responses,
-       avgIf(ces, ces IS NOT NULL AND {ces}) AS ces_mean
+SELECT {nps_figures(nps, answered[nps])},
+       {csat_figures(csat, answered[csat])},
+       {ces_figures(ces, answered[ces])}
 FROM {DATABASE}.customers FINAL
 WHERE {scope.site_filter}
 HAVING nps_responses + csat_responses + ces_responses > 0"""
 
 
 def survey_weeks(scope: Scope) -> str:
+    """Per week (from Monday), over each respondent's latest answer that week."""
     in_scale = " OR ".join(f"(survey = '{name}' AND score BETWEEN {low} AND {high})" for name, (low, high) in SCALES.items())
     return f"""
 SELECT toString(week) AS week_start,
-       countIf(survey = 'nps') AS nps_responses,
-       100 * (countIf(survey = 'nps' AND score >= 9) - countIf(survey = 'nps' AND score <= 6)) / nps_responses AS nps,
-       countIf(survey = 'csat') AS csat_responses,
-       100 * countIf(survey = 'csat' AND score >= 4) / csat_responses AS csat_pct,
-       countIf(survey = 'ces') AS ces_responses,
-       avgIf(score, survey = 'ces') AS ces_mean
+       {nps_figures('score', "survey = 'nps'")},
+       {csat_figures('score', "survey = 'csat'")},
+       {ces_figures('score', "survey = 'ces'")}
 FROM
 (
     SELECT toMonday(ts) AS week, JSONExtractString(properties, 'survey') AS survey,
@@ -157,6 +169,8 @@ GROUP BY week ORDER BY week"""
 
 
 def retention(scope: Scope) -> str:
+    """A visitor's cohort is the week (from Monday) of their first event ever; week N counts
+    the cohort's visitors with an event N weeks later."""
     return f"""
 WITH first_seen AS
 (
@@ -178,6 +192,9 @@ GROUP BY cohort_week, week_number ORDER BY cohort_week, week_number"""
 
 
 def cac(scope: Scope) -> str:
+    """A customer is acquired by the campaign (utm source, medium, campaign) of the session
+    of their first purchase ever; CAC is the campaign's cost in the period over the
+    customers it acquired in the period."""
     return f"""
 WITH acquired AS
 (

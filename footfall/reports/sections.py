@@ -1,37 +1,23 @@
 """`footfall report`: the named queries' rows as readable tables, one per section.
 
 Formatting only: the SQL lives in footfall/reports/queries.py and the rows come through
-whatever query path the caller gives (the running sink, or the engine opened directly).
-A section whose query finds nothing says so instead of printing an empty table.
+the query the caller gives. A section whose query finds nothing says so instead of
+printing an empty table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from footfall.reports import queries as queries
+from footfall.reports import queries
 from footfall.reports.queries import QUANTILES, Scope
+from infra.clickhouse.warehouse import Query, Rows
 
-Query = Callable[[str], list[dict[str, Any]]]
-Rows = list[dict[str, Any]]
 NO_DATA = "no data yet"
-
-
-def parse_since(text: str, today: date | None = None) -> date:
-    """`7d` or `30d` (days before today, UTC) or an ISO date like 2024-05-01."""
-    today = today or datetime.now(UTC).date()
-    if text.endswith("d") and text[:-1].isdigit():
-        return today - timedelta(days=int(text[:-1]))
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"--since takes 7d, 30d (any number of days) or a date like 2024-05-01, not {text!r}") from None
 
 
 def number(value: float | None, digits: int = 2) -> str:

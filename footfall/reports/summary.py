@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from infra.clickhouse.warehouse import Query
 from schemas.tables import DATABASE
-
-Query = Callable[[str], list[dict[str, Any]]]
 
 SUMMARY_SQL = f"""
 SELECT
@@ -24,6 +21,8 @@ FROM {DATABASE}.sessions FINAL
 
 @dataclass(frozen=True)
 class Summary:
+    """The demo's figures: what the pipeline landed, end to end."""
+
     events: int
     visitors: int
     sessions: int

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from matplotlib.image import imread
 
-from footfall.reports.heatmap import click_grid, parse_since, read_heatmap, top_paths
+from footfall.reports.heatmap import click_grid, read_heatmap, top_paths
 from schemas.topics import SESSIONISED, SESSIONS
 from infra.clickhouse.embedded import EmbeddedClickHouse
 from infra.clickhouse.migrations import migrate
@@ -135,16 +135,6 @@ def test_replays_and_session_moves_do_not_double_count(sink: Writer) -> None:
     assert sink.query("SELECT count() AS n FROM footfall.events WHERE version = 2") == [{"n": 4}]
     assert read_heatmap(sink.query, "shop", "/pricing") == before
     assert heatmap_cells(sink) == EXPECTED_CELLS
-
-
-def test_parse_since_takes_spans_and_iso_times() -> None:
-    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-    assert parse_since("24h", now) == datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-    assert parse_since("2w", now) == datetime(2026, 11, 8, 12, 0, tzinfo=UTC)
-    assert parse_since("2026-11-01") == datetime(2026, 11, 1, tzinfo=UTC)
-    assert parse_since("2026-11-01T10:00:00+02:00") == datetime(2026, 11, 1, 8, tzinfo=UTC)
-    with pytest.raises(ValueError, match="neither"):
-        parse_since("yesterday")
 
 
 def test_heatmap_command_writes_a_png_or_names_the_paths_with_data(sink: Writer, tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from rich.console import Console
 
@@ -51,14 +49,6 @@ def test_the_header_is_checked_and_repeated_campaign_days_refused() -> None:
         parse_costs(["date,source,cost", "2024-05-01,g,1"], "shop", 1)
     with pytest.raises(CostFileError, match="line 3: the same day and campaign as line 2"):
         parse_costs([HEADER, "2024-05-01,g,cpc,spring,1,EUR", "2024-05-01,g,cpc,spring,2,EUR"], "shop", 1)
-
-
-def test_since_takes_days_or_a_date() -> None:
-    today = date(2024, 5, 31)
-    assert sections.parse_since("7d", today) == date(2024, 5, 24)
-    assert sections.parse_since("2024-01-02", today) == date(2024, 1, 2)
-    with pytest.raises(ValueError, match="--since takes 7d"):
-        sections.parse_since("last week", today)
 
 
 def test_empty_sections_say_no_data_yet() -> None:

@@ -1,0 +1,56 @@
+"""The read client: the sink's HTTP API while a sink runs, else the engine opened here."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from infra.clickhouse.backend import ClickHouseError
+from infra.clickhouse.embedded import EmbeddedClickHouse
+from infra.clickhouse.migrations import migrate
+from infra.clickhouse.warehouse import OpenedHere, ThroughSink, Warehouse, open_warehouse
+from infra.config import Settings
+from sinks.service import Writer, http_app
+
+COST = {"site_id": "shop", "version": 1, "day": "2024-05-01", "utm_source": "google", "utm_medium": "cpc",
+        "utm_campaign": "spring", "cost": 12.5, "currency": "EUR"}
+COSTS_SQL = "SELECT utm_campaign, cost FROM footfall.campaign_costs FINAL"
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def assert_reads_and_stores(warehouse: Warehouse) -> None:
+    warehouse.insert_costs([COST])
+    assert warehouse.query(COSTS_SQL) == [{"utm_campaign": "spring", "cost": 12.5}]
+    with pytest.raises(ClickHouseError, match="UNKNOWN_TABLE|does not exist"):
+        warehouse.query("SELECT * FROM footfall.nope")
+
+
+def test_with_no_sink_answering_the_engine_is_opened_here(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path, sink_port=unused_port())
+    with open_warehouse(settings) as warehouse:
+        assert isinstance(warehouse, OpenedHere)
+        assert_reads_and_stores(warehouse)  # the tables are created first: no stack ever ran here
+
+
+def test_through_the_sink_reads_and_stores_over_its_http_api(tmp_path: Path) -> None:
+    backend = EmbeddedClickHouse(tmp_path / "clickhouse")
+    migrate(backend)
+    try:
+        # The sink's own routes, without its lifespan: nothing is consumed from Kafka.
+        client = TestClient(http_app(Writer(backend), Settings(state_dir=tmp_path)))
+        warehouse = ThroughSink(str(client.base_url), client)
+        assert_reads_and_stores(warehouse)
+        with pytest.raises(ClickHouseError, match="read-only"):
+            warehouse.query("DROP TABLE footfall.campaign_costs")
+        with pytest.raises(ClickHouseError, match="exactly the columns"):
+            warehouse.insert_costs([{"day": "2024-05-01"}])
+    finally:
+        backend.close()
