@@ -16,7 +16,7 @@ RetryNote = Callable[[BaseException, float], None]
 
 @dataclass(frozen=True)
 class Backoff:
-    """Waits that start at `initial_s` and double up to `max_s`."""
+    """Waits that start at `initial_s` and double up to `max_s` (equal: a constant wait)."""
 
     initial_s: float = 0.5
     max_s: float = 10.0

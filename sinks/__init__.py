@@ -1,1 +1,2 @@
-"""ClickHouse writers: the one place events and aggregates are stored."""
+"""The sink stage, the one writer to ClickHouse, in Vector's sink roles: `rows` builds rows
+from records, `service` writes them, `sink` is the consumer loop, `app` the HTTP process."""

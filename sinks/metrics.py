@@ -6,7 +6,7 @@ import time
 
 from prometheus_client import Counter, Histogram
 
-from sinks.rows import Batch
+from sinks.rows import RowBatch
 
 ROWS = Counter("footfall_sink_rows_written_total", "Rows written to ClickHouse, by table", ["table"])
 BATCHES = Counter("footfall_sink_batches_written_total", "Batches written to ClickHouse that had rows for a table", ["table"])
@@ -28,7 +28,7 @@ for table in TABLES:  # every table's series exists from the start, at zero
     BATCHES.labels(table)
 
 
-def record_written(batch: Batch) -> None:
+def record_written(batch: RowBatch) -> None:
     for table, rows in zip(TABLES, (batch.events, batch.sessions, batch.invalid), strict=True):
         ROWS.labels(table).inc(len(rows))
         if rows:

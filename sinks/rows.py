@@ -1,8 +1,7 @@
-"""Kafka records to ClickHouse rows, without I/O.
+"""Kafka record values to ClickHouse rows, grouped per table: the sink's request builder.
 
-A sink batch is what a flush writes: event rows, moves of events between sessions (applied
-after the events they move, in arrival order), session rows, dead-lettered messages, and
-the analytics agent's segment, customer and funnel rows.
+Pure, so every conversion is tested without Kafka or ClickHouse; the writer (sinks.service)
+stores what this builds, and the consumer loop (sinks.sink) decides when.
 """
 
 from __future__ import annotations
@@ -85,7 +84,7 @@ CUSTOMER_TIMES = {
 }
 
 
-def customer_row(record: dict[str, Any]) -> dict[str, Any]:
+def customers_table_row(record: dict[str, Any]) -> dict[str, Any]:
     row = {key: value for key, value in record.items() if key not in CUSTOMER_TIMES and key != "updated_ms"}
     row.update({column: optional_time(record[key]) for key, column in CUSTOMER_TIMES.items()})
     row["updated_at"] = clickhouse_time(record["updated_ms"])
@@ -101,6 +100,7 @@ def funnel_row(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def quote(value: str) -> str:
+    """A ClickHouse string literal: backslashes escaped first, so none can unescape a quote."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -115,7 +115,9 @@ def move_statement(site_id: str, event_ids: list[str], session_id: str) -> str:
 
 
 @dataclass
-class Batch:
+class RowBatch:
+    """What one write stores: rows per table, and moves applied after the events they move."""
+
     events: list[dict[str, Any]] = field(default_factory=list)
     moves: list[str] = field(default_factory=list)
     sessions: list[dict[str, Any]] = field(default_factory=list)
@@ -149,7 +151,7 @@ class Batch:
             for table, row in segment_rows(record).items():
                 self.add_analytics(table, row)
         elif topic == CUSTOMERS.name:
-            self.add_analytics("customers", customer_row(record))
+            self.add_analytics("customers", customers_table_row(record))
         elif topic == FUNNEL_PROGRESS.name:
             self.add_analytics("funnel_progress", funnel_row(record))
         else:

@@ -13,6 +13,8 @@ class ClickHouseError(Exception):
 
 
 class Backend(Protocol):
+    """A ClickHouse backend: the embedded engine (`embedded`) or a server (`native`)."""
+
     def execute(self, sql: str) -> None:
         """Run a statement that returns nothing (DDL, settings)."""
 
@@ -22,7 +24,8 @@ class Backend(Protocol):
     def query(self, sql: str) -> list[dict[str, Any]]:
         """Run a query and return its rows as dicts."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Let go of the engine or the connection."""
 
 
 def is_read_only(sql: str) -> bool:

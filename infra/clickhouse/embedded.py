@@ -18,6 +18,8 @@ from infra.clickhouse.backend import ClickHouseError
 
 
 class EmbeddedClickHouse:
+    """The in-process engine's backend, its data in one folder this process then owns."""
+
     def __init__(self, path: Path):
         path.mkdir(parents=True, exist_ok=True)
         try:

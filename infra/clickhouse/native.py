@@ -1,15 +1,13 @@
 """ClickHouse as a server of its own, spoken to over the native TCP protocol (clickhouse-driver).
 
 A server can go away while the sink runs (restarted, upgraded, briefly unreachable), so a
-statement whose connection fails is sent again on a fresh connection, with exponential
-backoff. A statement the server refuses would only be refused again, so it is raised at
-once. An insert whose connection broke after the server had taken the rows may thus be
-written twice: the tables footfall writes collapse such duplicates (ReplacingMergeTree).
+statement whose connection fails is sent again on a fresh connection, backing off; one the
+server refuses would only be refused again, so it is raised at once. Why an insert sent
+twice this way does not count twice is in docs/architecture.md (the sink).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 from clickhouse_driver import Client, errors
 
 from infra.clickhouse.backend import ClickHouseError
+from infra.retry import Backoff, retry_blocking
 
 # What a server that is down, restarting or cut off looks like to the driver: refused or
 # timed-out connections (NetworkError, SocketTimeoutError), and a socket closed under a
@@ -46,13 +45,15 @@ def as_time(value: Any) -> Any:
 
 
 class NativeClickHouse:
+    """A ClickHouse server's backend, reconnecting when the connection fails."""
+
     def __init__(self, url: str, attempts: int = 5, backoff_s: float = 0.5):
         """`url` as `clickhouse://user:password@host:port/database`."""
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
         self._client = Client.from_url(url)
         self.attempts = attempts
-        self.backoff_s = backoff_s
+        self._backoff = Backoff(initial_s=backoff_s, max_s=MAX_BACKOFF_S)
         # Connection failures seen so far, retried or not: what an operator (or a test)
         # looks at to tell a flaky server from a healthy one.
         self.connection_failures = 0
@@ -63,25 +64,27 @@ class NativeClickHouse:
             self._types[table] = {row["name"]: row["type"] for row in self.query(f"DESCRIBE TABLE {table}")}
         return self._types[table]
 
+    def _send(self, sql: str, params: Any, kwargs: dict[str, Any]) -> Any:
+        """One attempt; a connection failure is counted and raised for `_run` to retry."""
+        try:
+            return self._client.execute(sql, params, **kwargs)
+        except errors.ServerException as exc:
+            raise ClickHouseError(server_message(exc)) from None
+        except CONNECTION_ERRORS:
+            # The driver drops the connection on an error already; doing it here too
+            # makes sure the next attempt never reuses a dead socket.
+            self._client.disconnect()
+            self.connection_failures += 1
+            raise
+        except errors.Error as exc:
+            # Refused by the driver before sending (a value that does not fit its column).
+            raise ClickHouseError(str(exc)) from None
+
     def _run(self, sql: str, params: Any = None, **kwargs: Any) -> Any:
-        failure: BaseException | None = None
-        for attempt in range(self.attempts):
-            if attempt:
-                time.sleep(min(self.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S))
-            try:
-                return self._client.execute(sql, params, **kwargs)
-            except errors.ServerException as exc:
-                raise ClickHouseError(server_message(exc)) from None
-            except CONNECTION_ERRORS as exc:
-                # The driver drops the connection on an error already; doing it here too
-                # makes sure the next attempt never reuses a dead socket.
-                self._client.disconnect()
-                self.connection_failures += 1
-                failure = exc
-            except errors.Error as exc:
-                # Refused by the driver before sending (a value that does not fit its column).
-                raise ClickHouseError(str(exc)) from None
-        raise ClickHouseError(f"ClickHouse unreachable after {self.attempts} attempts: {failure}") from failure
+        try:
+            return retry_blocking(lambda: self._send(sql, params, kwargs), CONNECTION_ERRORS, self._backoff, self.attempts)
+        except CONNECTION_ERRORS as exc:
+            raise ClickHouseError(f"ClickHouse unreachable after {self.attempts} attempts: {exc}") from exc
 
     def execute(self, sql: str) -> None:
         self._run(sql)

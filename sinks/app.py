@@ -1,0 +1,106 @@
+"""The sink's process: its HTTP app, whose lifespan migrates ClickHouse and runs the consumer loop.
+
+The sink owns the embedded engine while it runs, so reads (`footfall query`) reach it over
+HTTP on loopback, read-only; imported campaign costs (`footfall costs import`) arrive the
+same way, as they come from a file rather than a stream and the importer needs to know they
+are stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from infra.clickhouse.backend import ClickHouseError, is_read_only
+from infra.clickhouse.connect import open_backend
+from infra.clickhouse.migrations import migrate
+from infra.config import Settings
+from schemas.tables import CAMPAIGN_COST_COLUMNS
+from sinks.service import Writer
+from sinks.sink import consume
+
+log = logging.getLogger("footfall.sink")
+COSTS_SHAPE = f"a JSON array of rows with exactly the columns {', '.join(CAMPAIGN_COST_COLUMNS)}"
+
+
+def json_response(body: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status, media_type="application/json")
+
+
+def exit_if_failed(task: asyncio.Task) -> None:
+    """A sink that no longer consumes must not look alive: end the process, loudly."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the sink stopped consuming", exc_info=task.exception())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def are_cost_rows(rows: object) -> bool:
+    return isinstance(rows, list) and all(isinstance(row, dict) and set(row) == set(CAMPAIGN_COST_COLUMNS) for row in rows)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The sink as configured: ClickHouse is opened now, and closed when the app stops."""
+    writer = Writer(open_backend(settings))
+    stopping = asyncio.Event()
+
+    async def query(request: Request) -> Response:
+        sql = (await request.body()).decode()
+        if not is_read_only(sql):
+            return json_response({"error": "read-only statements only"}, 400)
+        try:
+            rows = await asyncio.to_thread(writer.query, sql)
+        except ClickHouseError as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response(rows)
+
+    async def costs(request: Request) -> Response:
+        try:
+            rows = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            rows = None
+        if not are_cost_rows(rows):
+            return json_response({"error": COSTS_SHAPE}, 400)
+        try:
+            await asyncio.to_thread(writer.insert_costs, rows)
+        except ClickHouseError as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response({"stored": len(rows)})
+
+    async def healthz(request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            await asyncio.to_thread(migrate, writer.backend)
+            consuming = asyncio.create_task(consume(writer, settings, stopping))
+            consuming.add_done_callback(exit_if_failed)
+            try:
+                yield
+            finally:
+                stopping.set()
+                await consuming
+        finally:
+            writer.close()
+
+    routes = [
+        Route("/query", query, methods=["POST"]),
+        Route("/costs", costs, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

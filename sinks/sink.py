@@ -1,0 +1,85 @@
+"""The sink's consumer loop: the processors' topics, in batches, into ClickHouse.
+
+Offsets are committed only once a batch is written, and the partitions are paused while
+ClickHouse refuses it: why that stores every record exactly once is in docs/architecture.md
+(the sink).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiokafka import AIOKafkaConsumer
+
+from infra.clickhouse.backend import ClickHouseError
+from infra.config import Settings
+from infra.retry import Backoff, retry_async
+from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
+from sinks import metrics
+from sinks.rows import RowBatch
+from sinks.service import Writer
+
+log = logging.getLogger("footfall.sink")
+TOPICS = (SESSIONISED.name, SESSIONS.name, DEAD_LETTER.name, SEGMENT_CHANGES.name, CUSTOMERS.name, FUNNEL_PROGRESS.name)
+GROUP_ID = "footfall-sink"
+
+
+async def write_with_retries(writer: Writer, batch: RowBatch, consumer: AIOKafkaConsumer, settings: Settings) -> None:
+    """Retry until written. Partitions are paused meanwhile, and polling continues (on
+    paused partitions it returns nothing) so the group does not evict this consumer."""
+    paused = False
+
+    async def write() -> None:
+        if paused:
+            await consumer.getmany(timeout_ms=0)
+        started = time.perf_counter()
+        await asyncio.to_thread(writer.write, batch)
+        metrics.INSERT_SECONDS.observe(time.perf_counter() - started)
+
+    def refused(exc: BaseException, wait: float) -> None:
+        nonlocal paused
+        metrics.ERRORS.inc()
+        log.warning("writing %d rows failed, retrying in %.1fs: %s", len(batch), wait, exc)
+        if not paused:
+            consumer.pause(*consumer.assignment())
+            paused = True
+        metrics.RETRIES.inc()
+
+    backoff = Backoff(initial_s=settings.sink_retry_initial_s, max_s=settings.sink_retry_max_s)
+    await retry_async(write, ClickHouseError, backoff, on_retry=refused)
+    if paused:
+        consumer.resume(*consumer.assignment())
+    metrics.record_written(batch)
+
+
+async def consume(writer: Writer, settings: Settings, stopping: asyncio.Event) -> None:
+    """Batch what arrives until the batch is full or old enough, write it, then commit."""
+    consumer = AIOKafkaConsumer(
+        *TOPICS,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=GROUP_ID,
+        client_id="footfall-sink",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=settings.sink_batch_rows,
+    )
+    await consumer.start()
+    try:
+        batch, offsets, opened = RowBatch(), {}, time.monotonic()
+        while not stopping.is_set():
+            fetched = await consumer.getmany(timeout_ms=100, max_records=settings.sink_batch_rows)
+            for partition, records in fetched.items():
+                for record in records:
+                    batch.add(partition.topic, record.value)
+                offsets[partition] = records[-1].offset + 1
+            if not batch:
+                opened = time.monotonic()
+                continue
+            if len(batch) >= settings.sink_batch_rows or time.monotonic() - opened >= settings.sink_batch_s:
+                await write_with_retries(writer, batch, consumer, settings)
+                await consumer.commit(offsets)
+                batch, offsets, opened = RowBatch(), {}, time.monotonic()
+    finally:
+        await consumer.stop()

@@ -1,0 +1,149 @@
+"""How the sink writes a batch: table by table in the writer, and, while ClickHouse refuses,
+retried with its partitions paused and polled, resumed once written."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import TopicPartition
+from prometheus_client import REGISTRY
+
+from infra.clickhouse.backend import ClickHouseError
+from infra.config import Settings
+from schemas.topics import CUSTOMERS, DEAD_LETTER, SESSIONISED, SESSIONS
+from sinks.rows import RowBatch
+from sinks.service import Writer
+from sinks.sink import write_with_retries
+
+PARTITIONS = {TopicPartition(SESSIONISED.name, 0), TopicPartition(SESSIONS.name, 3)}
+EVENT = {"event_id": "e1", "site_id": "shop", "type": "page_view", "name": "Page Viewed", "ts": 0, "received_at": 0}
+
+
+class RecordingBackend:
+    """Notes each call: the statement, or the table and how many rows."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def execute(self, sql: str) -> None:
+        self.calls.append(("execute", sql))
+
+    def insert(self, table: str, rows: Any) -> None:
+        self.calls.append(("insert", table, len(rows)))
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        self.calls.append(("query", sql))
+        return [{"one": 1}]
+
+    def close(self) -> None:
+        self.calls.append(("close",))
+
+
+class RefusingWriter:
+    """Refuses the first `refusals` writes as a full disk would; logs every call in `calls`."""
+
+    def __init__(self, calls: list[str], refusals: int):
+        self.calls, self.refusals = calls, refusals
+
+    def write(self, batch: RowBatch) -> None:
+        self.calls.append("write")
+        if self.refusals:
+            self.refusals -= 1
+            raise ClickHouseError("Code: 243. Cannot reserve 1.00 MiB, not enough space")
+
+
+class RecordingConsumer:
+    def __init__(self, calls: list[str]):
+        self.calls = calls
+        self.paused: set[TopicPartition] = set()
+
+    def assignment(self) -> set[TopicPartition]:
+        return PARTITIONS
+
+    def pause(self, *partitions: TopicPartition) -> None:
+        self.calls.append("pause")
+        self.paused.update(partitions)
+
+    def resume(self, *partitions: TopicPartition) -> None:
+        self.calls.append("resume")
+        self.paused.difference_update(partitions)
+
+    async def getmany(self, timeout_ms: int = 0, max_records: int | None = None) -> dict:
+        self.calls.append(f"poll {sorted(self.paused)}" if self.paused else "poll")
+        return {}
+
+
+def batch() -> RowBatch:
+    rows = RowBatch()
+    rows.add(SESSIONISED.name, orjson.dumps({"kind": "event", "event": EVENT}))
+    rows.add(SESSIONISED.name, orjson.dumps({"kind": "moved", "site_id": "shop", "event_ids": ["e1"], "session_id": "s2"}))
+    rows.add(DEAD_LETTER.name, orjson.dumps({"site_id": "shop", "received_at": 0, "endpoint": "batch", "reason": "bad", "raw": "{"}))
+    return rows
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def write(writer: RefusingWriter, consumer: RecordingConsumer) -> None:
+    settings = Settings(sink_retry_initial_s=0.001, sink_retry_max_s=0.002)
+    asyncio.run(write_with_retries(writer, batch(), consumer, settings))  # type: ignore[arg-type]
+
+
+def test_the_writer_stores_events_before_the_moves_that_rewrite_them() -> None:
+    backend = RecordingBackend()
+    rows = batch()
+    rows.add(CUSTOMERS.name, orjson.dumps({"customer_id": "c1", "first_purchase_ms": None, "last_purchase_ms": None,
+                                           "nps_ms": None, "csat_ms": None, "ces_ms": None, "updated_ms": 0}))
+    Writer(backend).write(rows)
+    assert backend.calls == [
+        ("insert", "footfall.events", 1),
+        ("execute", rows.moves[0]),
+        ("insert", "footfall.sessions", 0),
+        ("insert", "footfall.invalid_events", 1),
+        ("insert", "footfall.customers", 1),
+    ]
+
+
+def test_the_writer_sends_costs_queries_and_close_to_its_backend() -> None:
+    backend = RecordingBackend()
+    writer = Writer(backend)
+    writer.insert_costs([{"site_id": "shop"}, {"site_id": "shop"}])
+    assert writer.query("SELECT 1 AS one") == [{"one": 1}]
+    writer.close()
+    assert backend.calls == [("insert", "footfall.campaign_costs", 2), ("query", "SELECT 1 AS one"), ("close",)]
+
+
+def test_a_batch_written_at_once_neither_pauses_nor_retries() -> None:
+    calls: list[str] = []
+    retries, events = sample("footfall_sink_retries_total"), sample("footfall_sink_rows_written_total", table="events")
+    write(RefusingWriter(calls, refusals=0), RecordingConsumer(calls))
+    assert calls == ["write"]
+    assert sample("footfall_sink_retries_total") == retries
+    assert sample("footfall_sink_rows_written_total", table="events") == events + 1
+
+
+def test_a_refused_batch_is_retried_with_the_partitions_paused_and_polled_until_written(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[str] = []
+    consumer = RecordingConsumer(calls)
+    before = {name: sample(name) for name in ("footfall_sink_retries_total", "footfall_sink_errors_total")}
+    events, invalid = (sample("footfall_sink_rows_written_total", table=table) for table in ("events", "invalid_events"))
+
+    with caplog.at_level(logging.WARNING, logger="footfall.sink"):
+        write(RefusingWriter(calls, refusals=3), consumer)
+
+    paused = f"poll {sorted(PARTITIONS)}"
+    assert calls == ["write", "pause", paused, "write", paused, "write", paused, "write", "resume"]
+    assert consumer.paused == set()
+    assert sample("footfall_sink_retries_total") == before["footfall_sink_retries_total"] + 3
+    assert sample("footfall_sink_errors_total") == before["footfall_sink_errors_total"] + 3
+    assert sample("footfall_sink_rows_written_total", table="events") == events + 1
+    assert sample("footfall_sink_rows_written_total", table="invalid_events") == invalid + 1
+    warnings = [(record.name, record.getMessage()) for record in caplog.records]
+    refused = "writing 3 rows failed, retrying in 0.0s: Code: 243. Cannot reserve 1.00 MiB, not enough space"
+    assert warnings == [("footfall.sink", refused)] * 3
+    assert [record.args[1] for record in caplog.records] == [0.001, 0.002, 0.002]  # type: ignore[index]
