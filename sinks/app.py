@@ -49,9 +49,10 @@ def are_cost_rows(rows: object) -> bool:
     return isinstance(rows, list) and all(isinstance(row, dict) and set(row) == set(CAMPAIGN_COST_COLUMNS) for row in rows)
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The sink as configured: ClickHouse is opened now, and closed when the app stops."""
-    writer = Writer(open_backend(settings))
+def create_app(settings: Settings, writer: Writer | None = None) -> Starlette:
+    """The sink as configured: ClickHouse is opened now (unless a writer is given), and
+    closed when the app stops."""
+    writer = writer or Writer(open_backend(settings))
     stopping = asyncio.Event()
 
     async def query(request: Request) -> Response:

@@ -19,7 +19,7 @@ from footfall.reports.heatmap import click_grid, read_heatmap, top_paths
 from schemas.topics import SESSIONISED, SESSIONS
 from infra.clickhouse.embedded import EmbeddedClickHouse
 from infra.clickhouse.migrations import migrate
-from sinks.rows import Batch
+from sinks.rows import RowBatch
 from sinks.service import Writer
 
 FOOTFALL = str(Path(sys.executable).parent / "footfall")
@@ -53,9 +53,9 @@ def session(session_id: str, entry_path: str, is_bounce: bool, version: int, min
             "is_deleted": False, "version": version}
 
 
-def batch(events: list[dict] = (), moves: list[tuple[list[str], str]] = (), sessions: list[dict] = ()) -> Batch:
+def batch(events: list[dict] = (), moves: list[tuple[list[str], str]] = (), sessions: list[dict] = ()) -> RowBatch:
     """A sink batch from records shaped as on the sessionised and sessions topics."""
-    written = Batch()
+    written = RowBatch()
     for record in events:
         written.add(SESSIONISED.name, orjson.dumps({"kind": "event", "event": record}))
     for event_ids, session_id in moves:

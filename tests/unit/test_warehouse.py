@@ -13,7 +13,8 @@ from infra.clickhouse.embedded import EmbeddedClickHouse
 from infra.clickhouse.migrations import migrate
 from infra.clickhouse.warehouse import OpenedHere, ThroughSink, Warehouse, open_warehouse
 from infra.config import Settings
-from sinks.service import Writer, http_app
+from sinks.app import create_app
+from sinks.service import Writer
 
 COST = {"site_id": "shop", "version": 1, "day": "2024-05-01", "utm_source": "google", "utm_medium": "cpc",
         "utm_campaign": "spring", "cost": 12.5, "currency": "EUR"}
@@ -45,7 +46,7 @@ def test_through_the_sink_reads_and_stores_over_its_http_api(tmp_path: Path) -> 
     migrate(backend)
     try:
         # The sink's own routes, without its lifespan: nothing is consumed from Kafka.
-        client = TestClient(http_app(Writer(backend), Settings(state_dir=tmp_path)))
+        client = TestClient(create_app(Settings(state_dir=tmp_path), Writer(backend)))
         warehouse = ThroughSink(str(client.base_url), client)
         assert_reads_and_stores(warehouse)
         with pytest.raises(ClickHouseError, match="read-only"):
