@@ -13,7 +13,6 @@ Each run starts fresh on a private broker:
 from __future__ import annotations
 
 import base64
-import random
 import re
 import subprocess
 import tempfile
@@ -21,16 +20,18 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import typer
 from rich.console import Console
 
 from bench.common import figures_table, private_broker, producer_perf, repeat, tree_rss_bytes
-from bench.payloads import batch
 from collector.geo import Geolocator
 from collector.enrich import RequestMeta, normalise
 from collector.parsing import validate_message
+from footfall.demo import realistic_batch
+from footfall.demo.simulation import iso_millis
 from infra.kafka.admin import topic_size
 from footfall.local.processes import free_port, stop, wait_until
 from infra.config import Settings
@@ -50,12 +51,21 @@ class Run:
     peak_rss_mb: float
 
 
-def body_and_event_size() -> tuple[bytes, int]:
-    payload = batch(random.Random(7), BATCH_SIZE)
+def demo_batch() -> list[dict[str, Any]]:
+    """One batch of the demo's traffic with every behaviour in it: what `hey` posts over and over."""
+    return realistic_batch(datetime.now(UTC), BATCH_SIZE, seed=7)
+
+
+def event_size(messages: list[dict[str, Any]]) -> int:
+    """The mean size of the messages once the collector has normalised them, as Kafka gets them."""
     meta = RequestMeta("demo", datetime.now(UTC), "203.0.113.9", None)
-    events = [normalise(validate_message(m), meta, lambda: "x", Geolocator().locate) for m in payload["batch"]]
-    size = sum(len(e.model_dump_json()) for e in events) // len(events)
-    return orjson.dumps(payload), size
+    events = [normalise(validate_message(m), meta, lambda: "x", Geolocator().locate) for m in messages]
+    return sum(len(e.model_dump_json()) for e in events) // len(events)
+
+
+def body_and_event_size() -> tuple[bytes, int]:
+    messages = demo_batch()
+    return orjson.dumps({"batch": messages, "sentAt": iso_millis(datetime.now(UTC))}), event_size(messages)
 
 
 def hey(url: str, body_file: Path, seconds: int, concurrency: int, rate_per_worker: int | None = None) -> str:

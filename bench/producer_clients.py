@@ -15,16 +15,16 @@ from kafka import KafkaProducer
 from rich.console import Console
 from rich.table import Table
 
+from bench.collector_throughput import demo_batch, event_size
 from bench.common import median, private_broker, producer_perf
 from schemas.topics import EVENTS
 
-RECORD_SIZE = 800  # about one normalised event
 console = Console()
 
 
-def kafka_python_rate(bootstrap: str, records: int) -> float:
+def kafka_python_rate(bootstrap: str, records: int, record_size: int) -> float:
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=2, batch_size=262144)
-    value = b"x" * RECORD_SIZE
+    value = b"x" * record_size
     started = time.perf_counter()
     for n in range(records):
         producer.send(EVENTS.name, key=b"demo:%d" % (n % 1000), value=value)
@@ -34,10 +34,10 @@ def kafka_python_rate(bootstrap: str, records: int) -> float:
     return rate
 
 
-async def aiokafka_rate(bootstrap: str, records: int) -> float:
+async def aiokafka_rate(bootstrap: str, records: int, record_size: int) -> float:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=2, max_batch_size=262144)
     await producer.start()
-    value = b"x" * RECORD_SIZE
+    value = b"x" * record_size
     try:
         started = time.perf_counter()
         pending = [await producer.send(EVENTS.name, key=b"demo:%d" % (n % 1000), value=value) for n in range(records)]
@@ -48,15 +48,16 @@ async def aiokafka_rate(bootstrap: str, records: int) -> float:
 
 
 def main(runs: int = 3, records: int = 100_000) -> None:
+    record_size = event_size(demo_batch())  # records the size of the demo's events once normalised
     results: dict[str, list[float]] = {"kafka-python": [], "aiokafka": [], "ProducerPerformance (Java)": []}
     with private_broker() as broker:
         for run in range(1, runs + 1):
             console.print(f"run {run}/{runs}")
-            results["ProducerPerformance (Java)"].append(producer_perf(broker.bootstrap, EVENTS.name, records, RECORD_SIZE))
-            results["kafka-python"].append(kafka_python_rate(broker.bootstrap, records))
-            results["aiokafka"].append(asyncio.run(aiokafka_rate(broker.bootstrap, records)))
+            results["ProducerPerformance (Java)"].append(producer_perf(broker.bootstrap, EVENTS.name, records, record_size))
+            results["kafka-python"].append(kafka_python_rate(broker.bootstrap, records, record_size))
+            results["aiokafka"].append(asyncio.run(aiokafka_rate(broker.bootstrap, records, record_size)))
     limit = median(results["ProducerPerformance (Java)"])
-    table = Table(title=f"Produce rate, {RECORD_SIZE}-byte records, acks=all, idempotent (median of {runs})")
+    table = Table(title=f"Produce rate, {record_size}-byte records, acks=all, idempotent (median of {runs})")
     for column in ("client", "records/s", "of the Java tool"):
         table.add_column(column)
     for client, rates in results.items():

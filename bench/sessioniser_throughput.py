@@ -38,7 +38,7 @@ from bench.worker_bench import end_offsets, output_span, run_worker
 from collector.enrich import RequestMeta, normalise
 from collector.geo import Geolocator
 from collector.parsing import validate_message
-from footfall.demo import generate
+from footfall.demo import first_messages
 from schemas.topics import EVENTS, SESSIONISED, SESSIONS
 
 TARGET_EVENTS_PER_S = 10_000
@@ -62,15 +62,9 @@ class Run:
 
 def normalised_events(count: int, seed: int) -> list[tuple[bytes, bytes]]:
     """(key, value) of `count` normalised events, as the collector writes them, in time order."""
-    visitors = count // 25 + 50
-    while True:
-        messages, _ = generate(datetime.now(UTC), visitors=visitors, days=7, seed=seed)
-        if len(messages) >= count:
-            break
-        visitors = int(visitors * count / len(messages) * 1.1) + 1
     locate = Geolocator().locate
     records = []
-    for message in messages[:count]:
+    for message in first_messages(datetime.now(UTC), count, days=7, seed=seed):
         # Sent as it happened: received at its own time, straight from the browser.
         message = {**message, "sentAt": message["timestamp"]}
         received = datetime.fromisoformat(message["timestamp"])

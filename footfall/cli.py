@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from footfall.reports import sections as report_sections
@@ -157,7 +157,15 @@ def send_demo(settings: config.Settings, visitors: int, days: int, seed: int | N
     seed = secrets.randbelow(2**31) if seed is None else seed
     console.print(f"sending demo traffic: {visitors} visitors over {days} days (seed {seed})")
     write_key = settings.sites[0].write_key
-    return run_demo(settings.collector_url, write_key, visitors=visitors, days=days, seed=seed, progress=True)
+    bar = Progress(
+        TextColumn("[bold]sending events[/bold]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+    with bar:
+        task = bar.add_task("events", total=None)
+        return run_demo(
+            settings.collector_url, write_key, visitors=visitors, days=days, seed=seed,
+            on_sent=lambda sent, total: bar.update(task, completed=sent, total=total),
+        )
 
 
 @app.command()

@@ -1,15 +1,10 @@
 """The demo traffic generator: deterministic, valid, sessions that sessionise as intended,
-a plan that matches its messages; and the sender against a real local HTTP server."""
+a plan that matches its messages; and the traffic it gives the benchmarks."""
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,8 +14,8 @@ from hypothesis import strategies as st
 from collector.enrich import RequestMeta, normalise
 from collector.geo import Geolocator
 from collector.parsing import validate_message
-from footfall.demo import LOCALES, SHOP, DemoPlan, SendError, generate, retry_after_seconds, send
-from footfall.local.processes import free_port
+from footfall.demo.catalogue import LOCALES, PAGES, SHOP
+from footfall.demo.simulation import DemoPlan, first_messages, generate, kind_of, realistic_batch
 from schemas.event import EventType
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, 123456, tzinfo=UTC)
@@ -249,133 +244,31 @@ def test_arguments_out_of_range_are_refused() -> None:
         generate(NOW.replace(tzinfo=None))
 
 
-# --- the sender, against a real HTTP server on a free port ---------------------------------
+def test_every_link_of_the_shop_leads_to_one_of_its_pages() -> None:
+    destinations = {link[3] for page in PAGES.values() for link in page.links if link[3]}
+    assert destinations <= set(PAGES)
+    assert all(path == page.path for path, page in PAGES.items())
 
 
-class Scripted(ThreadingHTTPServer):
-    """Answers /v1/batch from a script of (status, headers, body), then 200; records requests."""
-
-    def __init__(self, script: list[tuple[int, dict[str, str], dict]]):
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.script = list(script)
-        self.requests: list[tuple[str, str | None, dict]] = []
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+@pytest.mark.parametrize("count", [0, 1, 500, 3000])
+def test_first_messages_come_from_a_population_that_sends_enough(count: int) -> None:
+    messages = first_messages(NOW, count, seed=3)
+    assert len(messages) == count
+    assert [at(m) for m in messages] == sorted(at(m) for m in messages)
+    assert messages == first_messages(NOW, count, seed=3)
+    assert len({m["messageId"] for m in messages}) == count
+    assert {kind_of(m) for m in messages} <= {"page_views", "clicks", "scrolls", "purchases", "identifies"}
+    with pytest.raises(ValueError):
+        first_messages(NOW, -1)
 
 
-class Handler(BaseHTTPRequestHandler):
-    server: Scripted
-
-    def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with self.server.lock:
-            self.server.requests.append((self.path, self.headers.get("Authorization"), body))
-            status, headers, answer = self.server.script.pop(0) if self.server.script else (200, {}, {"success": True})
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        for name, value in {"Content-Type": "application/json", "Content-Length": str(len(data)), **headers}.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def server_with() -> Iterator:
-    servers: list[Scripted] = []
-
-    def start(script: list[tuple[int, dict[str, str], dict]]) -> Scripted:
-        server = Scripted(script)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-def test_sender_posts_batches_in_time_order_with_the_write_key_and_sent_at(server_with) -> None:
-    messages, plan = generate(NOW, visitors=5, seed=3)
-    server = server_with([])
-    summary = send(list(reversed(messages)), server.url, write_key="shop_key", batch_size=7)
-
-    assert (summary.accepted, summary.rejected, summary.retries) == (len(messages), 0, 0)
-    assert summary.batches == len(server.requests) == -(-len(messages) // 7)
-    assert {path for path, _, _ in server.requests} == {"/v1/batch"}
-    assert {auth for _, auth, _ in server.requests} == {"Basic c2hvcF9rZXk6"}  # "shop_key:"
-    posted = [m for _, _, body in server.requests for m in body["batch"]]
-    assert [m["messageId"] for m in posted] == [m["messageId"] for m in messages]
-    assert all(len(body["batch"]) <= 7 for _, _, body in server.requests)
-    for _, _, body in server.requests:
-        stamps = {m["sentAt"] for m in body["batch"]}
-        assert stamps == {body["sentAt"]}
-        assert all(at(m) <= datetime.fromisoformat(body["sentAt"]) for m in body["batch"])
-    assert all("sentAt" not in m for m in messages), "the caller's messages are left as they were"
-
-
-def test_sender_retries_a_503_after_its_retry_after_and_restamps_sent_at(server_with) -> None:
-    messages, _ = generate(NOW, visitors=2, seed=4)
-    unavailable = (503, {"Retry-After": "7"}, {"success": False, "error": "kafka_unavailable"})
-    server = server_with([unavailable, unavailable])
-    waits: list[float] = []
-
-    def pause(seconds: float) -> None:
-        waits.append(seconds)
-        time.sleep(0.005)  # enough for the clock to move on, so a fresh sentAt differs
-
-    summary = send(messages, server.url, batch_size=len(messages), sleep=pause, longest_wait_s=5)
-
-    assert waits == [5, 5]  # Retry-After honoured, within the bound
-    assert (summary.accepted, summary.batches, summary.retries) == (len(messages), 1, 2)
-    bodies = [body for _, _, body in server.requests]
-    assert len(bodies) == 3
-    unstamped = [[{k: v for k, v in m.items() if k != "sentAt"} for m in body["batch"]] for body in bodies]
-    assert unstamped[0] == unstamped[1] == unstamped[2] == messages
-    stamps = [datetime.fromisoformat(body["sentAt"]) for body in bodies]
-    assert stamps[0] < stamps[1] < stamps[2], "each attempt is stamped when it is sent"
-
-
-def test_sender_reports_what_the_collector_rejected(server_with) -> None:
-    messages, _ = generate(NOW, visitors=1, seed=5)
-    partial = (200, {}, {"success": True, "accepted": len(messages) - 1, "rejected": 1,
-                         "errors": [{"index": 0, "reason": "properties.x: Input should be a number"}]})
-    server = server_with([partial])
-    summary = send(messages, server.url, batch_size=len(messages))
-    assert (summary.accepted, summary.rejected) == (len(messages) - 1, 1)
-    assert summary.errors == ("properties.x: Input should be a number",)
-
-
-@pytest.mark.parametrize("status", [400, 401, 403, 413])
-def test_sender_stops_at_once_on_a_client_error(server_with, status: int) -> None:
-    messages, _ = generate(NOW, visitors=3, seed=6)
-    server = server_with([(status, {}, {"success": False, "error": "unknown_write_key", "detail": "no site"})])
-    with pytest.raises(SendError, match=f"refused a batch with {status}: unknown_write_key") as raised:
-        send(messages, server.url, batch_size=10, sleep=lambda s: pytest.fail("a client error is not retried"))
-    assert raised.value.status == status
-    assert len(server.requests) == 1
-
-
-def test_sender_retries_connection_errors_then_gives_up_clearly() -> None:
-    messages, _ = generate(NOW, visitors=1, seed=7)
-    waits: list[float] = []
-    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    with pytest.raises(SendError, match="gave up on a batch after 4 attempts; last: could not reach"):
-        send(messages, url, attempts=4, sleep=waits.append)
-    assert waits == [0.5, 1.0, 2.0]
-
-
-def test_retry_after_is_read_as_seconds_or_a_date_and_bounded() -> None:
-    assert retry_after_seconds("5", 1.0, 30.0) == 5.0
-    assert retry_after_seconds("600", 1.0, 30.0) == 30.0
-    assert retry_after_seconds("-3", 1.0, 30.0) == 0.0
-    assert retry_after_seconds(None, 1.5, 30.0) == 1.5
-    assert retry_after_seconds("soon", 1.5, 30.0) == 1.5
-    assert retry_after_seconds("nan", 1.5, 30.0) == 1.5
-    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", 1.5, 30.0) == 0.0  # already past
+def test_a_realistic_batch_is_consecutive_traffic_with_every_behaviour() -> None:
+    batch = realistic_batch(NOW, 50, seed=7)
+    assert len(batch) == 50
+    assert {kind_of(m) for m in batch} >= {"page_views", "clicks", "scrolls", "purchases"}
+    stream = first_messages(NOW, 50 * 100, seed=7)
+    start = stream.index(batch[0])
+    assert start % 50 == 0 and stream[start:start + 50] == batch, "cut where the sender cuts"
+    assert len({m["anonymousId"] for m in batch}) > 1, "a shop's traffic, not one visitor's"
+    with pytest.raises(ValueError):
+        realistic_batch(NOW, 3)
