@@ -35,7 +35,8 @@ from footfall.demo.simulation import iso_millis
 from infra.kafka.admin import topic_size
 from footfall.local.processes import free_port, stop, wait_until
 from infra.config import Settings
-from footfall.local.stack import http_ok, spawn_collector
+from infra.health import http_ok
+from footfall.local.stack import spawn_collector
 from schemas.topics import EVENTS
 
 BATCH_SIZE = 50

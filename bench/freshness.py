@@ -47,10 +47,11 @@ from rich.console import Console
 
 from bench.common import PeakRss, cpu_seconds, figures_table, percentile, private_broker, repeat
 from footfall.demo import generate
-from infra.kafka.admin import read_records
+from tests.support.kafka_reader import read_records
 from footfall.local.processes import Started, free_port, stop, wait_until
 from infra.config import Settings
-from footfall.local.stack import http_ok, spawn_collector, spawn_processor, spawn_sink
+from infra.health import http_ok
+from footfall.local.stack import spawn_collector, spawn_processor, spawn_sink
 from schemas.topics import SESSIONISED
 
 BATCH_SIZE = 20

@@ -12,9 +12,6 @@ from footfall.local.kafka_broker import Broker
 from footfall.local.processes import stop
 from tests.support.pipeline import Collector, new_broker, pipelines_started_by, start_collector
 
-# Until tests/integration/test_report.py imports them from tests.support.pipeline.
-from tests.support.pipeline import Pipeline, start_pipeline  # noqa: F401  pylint: disable=unused-import
-
 
 @pytest.fixture(scope="session")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:

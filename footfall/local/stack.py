@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from infra.health import http_ok
 
 from footfall.local import kafka_broker, prometheus_server
 from infra.kafka.admin import broker_answers, create_topics
@@ -29,13 +29,6 @@ class Part:
     healthy: Callable[[], bool]
     # Runs once the part is healthy, before the next part starts (topic creation, say).
     prepare: Callable[[], object] = lambda: None
-
-
-def http_ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2.0).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def spawn_module(name: str, module: str, log: Path, address: str, env: dict[str, str] | None = None) -> Started:

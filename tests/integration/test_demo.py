@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from footfall.demo import generate, send
+from footfall.local.kafka_broker import Broker
 from schemas import topics
-from tests.conftest import Broker, Collector
+from tests.support.pipeline import Collector
 from tests.support.kafka_reader import read_topic
 
 # A seed of its own: message ids follow from the seed, and the topic is shared by the session's tests.

@@ -31,7 +31,7 @@ from footfall.local import prometheus_server
 from footfall.local.kafka_broker import Broker
 from footfall.local.processes import Started, free_port, stop, wait_until
 from footfall.local.prometheus_server import Targets
-from footfall.local.stack import http_ok
+from infra.health import http_ok
 from schemas.topics import EVENTS
 from tests.support.paths import DEPLOY
 from tests.support.pipeline import Pipeline, new_broker, start_pipeline

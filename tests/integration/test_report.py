@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Pipeline, new_broker, start_pipeline
-from tests.integration.test_pipeline import wait_for
+from tests.support.pipeline import Pipeline, new_broker, start_pipeline
+from tests.support.waiting import wait_for
 
 SITE, KEY = "report", "report_key"
 CONFIG = f'[[sites]]\nid = "{SITE}"\nwrite_key = "{KEY}"\n'

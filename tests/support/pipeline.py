@@ -16,7 +16,8 @@ import httpx
 
 from footfall.local.kafka_broker import Broker, start_private
 from footfall.local.processes import Started, free_port, stop, wait_until
-from footfall.local.stack import http_ok, spawn_collector, spawn_processor, spawn_sink
+from infra.health import http_ok
+from footfall.local.stack import spawn_collector, spawn_processor, spawn_sink
 from infra.config import Settings
 
 

@@ -17,7 +17,7 @@ from footfall.demo import run_demo
 from footfall.demo.sender import SendError, retry_after_seconds, send
 from footfall.demo.simulation import generate
 from footfall.local.processes import free_port
-from tests.unit.test_demo_simulation import NOW, at
+from tests.support.demo_traffic import NOW, at
 
 
 class Scripted(ThreadingHTTPServer):

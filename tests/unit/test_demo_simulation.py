@@ -17,8 +17,8 @@ from collector.parsing import validate_message
 from footfall.demo.catalogue import LOCALES, PAGES, SHOP
 from footfall.demo.simulation import DemoPlan, first_messages, generate, kind_of, realistic_batch
 from schemas.event import EventType
+from tests.support.demo_traffic import NOW, at
 
-NOW = datetime(2026, 11, 22, 12, 0, 0, 123456, tzinfo=UTC)
 TIMEOUT = timedelta(minutes=30)
 LOCATE = Geolocator().locate
 NETWORKS = {locale: (network, country) for locale, country, network in LOCALES}
@@ -33,10 +33,6 @@ EXPECTED_TYPE = {
 seeds = st.integers(min_value=0, max_value=2**32)
 nows = st.datetimes(min_value=datetime(2021, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(UTC))
 demo_settings = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def at(message: dict) -> datetime:
-    return datetime.fromisoformat(message["timestamp"])
 
 
 def by_visitor(messages: list[dict]) -> dict[str, list[dict]]:

@@ -13,9 +13,6 @@ import pytest
 from tests.support.paths import REPOSITORY
 
 TESTS = REPOSITORY / "tests"
-# Files that still break the rule, expected to fail; strictly, so a file that follows it
-# fails until it is taken off this list.
-PENDING = {"tests/integration/test_demo.py", "tests/integration/test_report.py"}
 
 
 def is_test_module(dotted: str) -> bool:
@@ -45,8 +42,7 @@ def suite_files() -> list[pytest.param]:
     params = []
     for path in sorted(TESTS.rglob("test_*.py")):
         name = path.relative_to(REPOSITORY).as_posix()
-        marks = [pytest.mark.xfail(strict=True, reason="imports not moved to tests.support yet")] if name in PENDING else []
-        params.append(pytest.param(path, id=name, marks=marks))
+        params.append(pytest.param(path, id=name))
     return params
 
 
