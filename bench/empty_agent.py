@@ -19,7 +19,7 @@ import faust
 
 from infra.config import load
 from processors.runtime.stream_batches import event_batches
-from processors.runtime.app_factory import new_app, quiet_client_logs
+from processors.runtime.app_factory import new_app
 from schemas.topics import EVENTS
 
 settings = load()
@@ -41,11 +41,6 @@ async def count(stream: faust.StreamT) -> None:
         if seen >= EXPECTED:
             log.warning("consumed %d events in %.3f s", seen, time.perf_counter() - first)
             os._exit(0)
-
-
-@app.task
-async def quiet_logs() -> None:
-    quiet_client_logs()
 
 
 if __name__ == "__main__":

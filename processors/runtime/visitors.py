@@ -18,7 +18,7 @@ from infra.kafka.publisher import KafkaUnavailable, Publisher, Record, partition
 from infra.config import load
 from processors.runtime import metrics
 from processors.runtime.visitor_codec import CODEC_NAME
-from processors.runtime.app_factory import new_app, quiet_client_logs
+from processors.runtime.app_factory import new_app
 from processors.sessionisation.changes import closed_when_forgotten
 from processors.sessionisation.sessions import Rules
 from processors.runtime.table_codec import use_codec
@@ -70,11 +70,6 @@ async def publish_until_stored(publisher: Publisher, records: Sequence[Record]) 
             metrics.PUBLISH_RETRIES.inc()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
-
-
-@app.task
-async def quiet_logs() -> None:
-    quiet_client_logs()
 
 
 @app.timer(interval=settings.idle_check_s)
