@@ -20,16 +20,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from processors.analytics import conditions, rfm
 from processors.analytics.conditions import ORDERED_OPS, Condition, Node, RuleError
+from processors.analytics.parameters import Parameters
 from processors.analytics.profiles import CustomerProfile
 from processors.analytics.surveys import nps_category
 from schemas.names import NAME_PATTERN
-
-if TYPE_CHECKING:
-    from processors.analytics.site_config import Parameters
 
 UNITS_MS = {"minutes": 60_000, "hours": 3_600_000, "days": 86_400_000}
 ANCHORS = ("first_seen", "last_seen", "first_purchase", "last_purchase", "last_cart")

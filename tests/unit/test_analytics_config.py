@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from processors.analytics import site_config
-from processors.analytics.site_config import Parameters
+from processors.analytics.parameters import Parameters
 
 CONFIG = """
 [[sites]]
