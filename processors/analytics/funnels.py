@@ -121,7 +121,7 @@ def earliest(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class Progress:
+class FunnelProgress:
     """One visitor's progress through one funnel."""
 
     entries: tuple[Entry, ...] = ()  # retained, sorted
@@ -145,7 +145,7 @@ class FunnelOutput:
     late: bool
 
 
-def advance(funnel: Funnel, state: Progress, event: Mapping[str, Any], ts_ms: int) -> tuple[Progress, FunnelOutput | None]:
+def advance(funnel: Funnel, state: FunnelProgress, event: Mapping[str, Any], ts_ms: int) -> tuple[FunnelProgress, FunnelOutput | None]:
     """Add one event; return the new state and the changed progress, if it changed."""
     matched = funnel.steps_matched(event)
     event_id = event["event_id"]
@@ -161,4 +161,4 @@ def advance(funnel: Funnel, state: Progress, event: Mapping[str, Any], ts_ms: in
         return replace(state, entries=kept, watermark_ms=watermark), None
     version = state.version + 1
     output = FunnelOutput(funnel.name, len(reached), reached, version, late)
-    return Progress(kept, reached, watermark, version), output
+    return FunnelProgress(kept, reached, watermark, version), output

@@ -23,7 +23,7 @@ import faust
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from processors.analytics.analyse import Outputs as AnalyticsOutputs
+from processors.analytics.analyse import CustomerOutputs
 from processors.sessionisation.sessionise import BatchResult
 from processors.runtime.lag_probe import LagProbe
 from processors.sessionisation.changes import Before, ClosedSession, SessionChanges, session_changes
@@ -83,7 +83,7 @@ def site_of(key: bytes) -> str:
     return key.partition(b":")[0].decode()
 
 
-class Progress:
+class PartitionPositions:
     """The next offset to process in each partition this worker took events from, and the
     partitions it reports lag for."""
 
@@ -97,7 +97,7 @@ class Progress:
             self.next[(message.topic, message.partition)] = message.offset + 1
 
 
-PROGRESS = Progress()
+POSITIONS = PartitionPositions()
 
 
 def record_batch(events: Sequence[faust.EventT], result: BatchResult, found: Mapping[bytes, Before | None], started: float) -> None:
@@ -110,7 +110,7 @@ def record_batch(events: Sequence[faust.EventT], result: BatchResult, found: Map
     for event in events:
         if event.message.timestamp:
             EVENT_LAG_SECONDS.observe(max(0.0, now - event.message.timestamp))
-    PROGRESS.advance(events)
+    POSITIONS.advance(events)
     record_sessions(session_changes(found, result))
 
 
@@ -157,22 +157,22 @@ async def refresh_consumer_lag(assigned: Iterable[faust.types.TP], probe: LagPro
     """Lag per partition of the agent's topics this worker owns now; partitions it gave up
     lose their series."""
     owned = sorted((tp.topic, tp.partition) for tp in assigned if tp.topic in topics)
-    for given_up in set(PROGRESS.next) - set(owned):
-        del PROGRESS.next[given_up]
+    for given_up in set(POSITIONS.next) - set(owned):
+        del POSITIONS.next[given_up]
     try:
         ends = await probe.end_offsets(owned)
         for topic, partition in owned:
             # Before its first batch from a partition, the worker resumes where the group committed.
-            position = PROGRESS.next.get((topic, partition)) or await probe.committed(topic, partition)
+            position = POSITIONS.next.get((topic, partition)) or await probe.committed(topic, partition)
             if position is not None and ends.get((topic, partition)) is not None:
                 CONSUMER_LAG.labels(topic, str(partition)).set(max(0, ends[(topic, partition)] - position))
-                PROGRESS.reported.add((topic, str(partition)))
+                POSITIONS.reported.add((topic, str(partition)))
     except KafkaError as exc:
         # An exception would end the worker; the gauges keep their last values instead.
         log.warning("consumer lag not refreshed: %s", exc)
-    for labels in PROGRESS.reported - {(t, str(p)) for t, p in owned}:
+    for labels in POSITIONS.reported - {(t, str(p)) for t, p in owned}:
         CONSUMER_LAG.remove(*labels)
-        PROGRESS.reported.discard(labels)
+        POSITIONS.reported.discard(labels)
 
 
 def serve(port: int, host: str = "127.0.0.1") -> int:
@@ -220,7 +220,7 @@ def install(
         await probe.stop()
 
 
-def record_analytics(outputs: AnalyticsOutputs) -> None:
+def record_analytics(outputs: CustomerOutputs) -> None:
     """After a batch's or a timer's analytics outputs were acknowledged."""
     for (site, segment, change), count in outputs.segment_moves.items():
         SEGMENT_MOVES.labels(site, segment, change).inc(count)

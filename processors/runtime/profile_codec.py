@@ -12,7 +12,7 @@ from typing import Any
 from faust.serializers.codecs import register
 
 from processors.analytics.analyse import CustomerState
-from processors.analytics.funnels import Progress
+from processors.analytics.funnels import FunnelProgress
 from processors.analytics.profiles import Acquisition, CustomerProfile, ProductStats, Stamped
 from processors.analytics.surveys import Answer
 from processors.runtime.table_codec import JsonCodec
@@ -81,7 +81,7 @@ def load(d: dict[str, Any]) -> CustomerState:
         clock_ms=d["clock"],
         next_check_ms=d["next"],
         funnels={
-            name: Progress(tuple(tuple(e) for e in entries), tuple(reached), watermark, version)
+            name: FunnelProgress(tuple(tuple(e) for e in entries), tuple(reached), watermark, version)
             for name, (entries, reached, watermark, version) in d["funnels"].items()
         },
         seq=d["seq"],

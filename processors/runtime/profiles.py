@@ -21,7 +21,7 @@ from infra.kafka.publisher import Record, partition_for
 from infra.config import config_file
 from processors.analytics import rfm, site_config
 from processors.runtime import metrics
-from processors.analytics.analyse import CustomerState, Outputs, catch_up, refresh, write_customer
+from processors.analytics.analyse import CustomerState, CustomerOutputs, catch_up, refresh, write_customer
 from processors.runtime.profile_codec import CODEC_NAME
 from processors.runtime.visitors import app, publish_until_stored, publisher, settings
 from processors.runtime.table_codec import use_codec
@@ -38,7 +38,7 @@ lock = asyncio.Lock()
 PARTITIONS = list(range(EVENTS.partitions))
 
 
-def save(outputs: Outputs) -> None:
+def save(outputs: CustomerOutputs) -> None:
     """After the outputs were acknowledged: the states that produced them, and their counts."""
     metrics.record_analytics(outputs)
     for key, state in outputs.states.items():
@@ -46,11 +46,11 @@ def save(outputs: Outputs) -> None:
         profiles.send_changelog(partition_for(key, PARTITIONS, []), key, state)
 
 
-def records(outputs: Outputs) -> list[Record]:
+def records(outputs: CustomerOutputs) -> list[Record]:
     return [Record(topic, key, value) for topic, key, value in outputs.records()]
 
 
-async def publish_then_save(outputs: Outputs) -> None:
+async def publish_then_save(outputs: CustomerOutputs) -> None:
     """A timer's outputs: acknowledged first, then the states that produced them."""
     await publish_until_stored(publisher, records(outputs))
     save(outputs)
@@ -69,7 +69,7 @@ async def wake_due_profiles() -> None:
     """Segments of profiles whose next check has come, evaluated at the moments due."""
     now_ms = int(time.time() * 1000)
     async with lock:
-        outputs = Outputs()
+        outputs = CustomerOutputs()
         for key, state in active_states():
             if state.next_check_ms is not None and state.next_check_ms <= now_ms:
                 site_id = state.profile.site_id
@@ -88,7 +88,7 @@ async def refresh_rfm() -> None:
         by_site: dict[str, list[tuple[bytes, CustomerState]]] = defaultdict(list)
         for key, state in states:
             by_site[state.profile.site_id].append((key, state))
-        outputs = Outputs()
+        outputs = CustomerOutputs()
         for site_id, members in by_site.items():
             new = rfm.boundaries(state.profile for _, state in members)
             old, bounds[site_id] = bounds.get(site_id), new

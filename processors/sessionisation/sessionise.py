@@ -17,7 +17,7 @@ import orjson
 
 from processors.sessionisation.sessions import RowDraft, Rules, SessionRow, VisitorState, apply
 
-Record = tuple[bytes, bytes]  # (Kafka key, value)
+KeyValue = tuple[bytes, bytes]  # a Kafka record's key and value
 # An event placed in its session, for the analytics that follow in the same batch:
 # (visitor key, the event with its session_id, its time in ms).
 Placed = tuple[bytes, dict[str, Any], int]
@@ -27,7 +27,7 @@ Placed = tuple[bytes, dict[str, Any], int]
 class BatchResult:
     # Records for footfall.events.sessionised: each event with its session, and moves of
     # events already published under another session, in the order they happened.
-    sessionised: list[Record] = field(default_factory=list)
+    sessionised: list[KeyValue] = field(default_factory=list)
     # Every event of the batch with its session, as decoded objects (replays included:
     # the analytics recognise those by event id themselves).
     placed: list[Placed] = field(default_factory=list)
@@ -37,7 +37,7 @@ class BatchResult:
     # The new state of every visitor whose state changed, by key.
     states: dict[bytes, VisitorState] = field(default_factory=dict)
 
-    def session_records(self) -> list[Record]:
+    def session_records(self) -> list[KeyValue]:
         """(key, value) for footfall.sessions."""
         return [(key, session_record(row)) for key, row in self.sessions.values()]
 
@@ -56,7 +56,7 @@ def session_record(row: SessionRow) -> bytes:
 
 
 def sessionise_batch(
-    records: Iterable[Record],
+    records: Iterable[KeyValue],
     stored: Callable[[bytes], VisitorState | None],
     rules_for: Callable[[str], Rules],
 ) -> BatchResult:

@@ -138,7 +138,7 @@ class RowDraft:
 
 
 @dataclass(frozen=True)
-class Outputs:
+class SessionOutputs:
     session_id: str  # the session the incoming event belongs to
     duplicate: bool
     drafts: tuple[RowDraft, ...] = ()  # of every session the event changed
@@ -334,12 +334,12 @@ def _retain(state: VisitorState, placement: Placement, rules: Rules) -> VisitorS
     )
 
 
-def apply(state: VisitorState, event: dict[str, Any], ts_ms: int, rules: Rules) -> tuple[VisitorState, Outputs]:
+def apply(state: VisitorState, event: dict[str, Any], ts_ms: int, rules: Rules) -> tuple[VisitorState, SessionOutputs]:
     """Place one event; return the new state and what changed."""
     event_id = event["event_id"]
     seen = state.placed.get(event_id) or state.forgotten.get(event_id)
     if seen is not None:
-        return state, Outputs(seen, duplicate=True)
+        return state, SessionOutputs(seen, duplicate=True)
 
     # Built field by field: dataclasses.replace costs microseconds per call on this hot path.
     state = VisitorState(
@@ -351,4 +351,4 @@ def apply(state: VisitorState, event: dict[str, Any], ts_ms: int, rules: Rules) 
     in_order = not state.sessions or hit > state.sessions[-1].hits[-1]
     placement = (_extends_or_opens if in_order else _resplit)(state, hit, rules)
     home = placement.placed[event_id]
-    return _retain(state, placement, rules), Outputs(home, False, tuple(placement.drafts), tuple(placement.moved))
+    return _retain(state, placement, rules), SessionOutputs(home, False, tuple(placement.drafts), tuple(placement.moved))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import orjson
 
 from processors.runtime import profile_codec
-from processors.analytics.analyse import CustomerState, Outputs, analyse_batch, catch_up
+from processors.analytics.analyse import CustomerState, CustomerOutputs, analyse_batch, catch_up
 from processors.analytics.site_config import parse
 from processors.sessionisation.sessionise import Placed
 from schemas.topics import CUSTOMERS, FUNNEL_PROGRESS, SEGMENT_CHANGES
@@ -41,11 +41,11 @@ BATCH = [
 ]
 
 
-def run(records, stored: dict[bytes, CustomerState] | None = None) -> Outputs:
+def run(records, stored: dict[bytes, CustomerState] | None = None) -> CustomerOutputs:
     return analyse_batch(records, (stored or {}).get, CONFIG.for_site, lambda site: None)
 
 
-def decoded(outputs: Outputs, topic: str) -> list[dict]:
+def decoded(outputs: CustomerOutputs, topic: str) -> list[dict]:
     return [orjson.loads(value) for name, _, value in outputs.records() if name == topic]
 
 
@@ -82,7 +82,7 @@ def test_identifying_deletes_the_anonymous_customer_row() -> None:
 
 def test_the_timer_records_an_abandoned_cart_when_it_was_due_and_a_purchase_ends_it() -> None:
     state = run(BATCH).states[KEY]
-    outputs = Outputs()
+    outputs = CustomerOutputs()
     catch_up(KEY, state, CONFIG.for_site("shop"), T0 + 10 * HOUR, None, outputs)
     changes = [(c["segment"], c["change"], c["at_ms"]) for c in decoded(outputs, SEGMENT_CHANGES.name)]
     assert changes == [("cart_abandoners", "entered", T0 + 1000 + HOUR)]
