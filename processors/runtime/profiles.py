@@ -18,7 +18,6 @@ import time
 from collections import defaultdict
 
 from infra.kafka.publisher import Record, partition_for
-from infra.config import config_file
 from processors.analytics import rfm, site_config
 from processors.runtime import metrics
 from processors.analytics.analyse import CustomerState, CustomerOutputs, catch_up, refresh, write_customer
@@ -28,7 +27,7 @@ from processors.runtime.table_codec import use_codec
 from schemas.topics import EVENTS, PROFILES_TABLE
 
 
-config = site_config.load(config_file())
+config = site_config.for_sites(settings.sites)
 profiles = app.Table(PROFILES_TABLE, key_type=bytes, partitions=EVENTS.partitions)
 use_codec(profiles, CODEC_NAME)
 # Each site's RFM cut points over this worker's customers, recomputed by a timer.

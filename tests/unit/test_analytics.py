@@ -10,20 +10,22 @@ import orjson
 
 from processors.runtime import profile_codec
 from processors.analytics.analyse import CustomerState, CustomerOutputs, analyse_batch, catch_up
-from processors.analytics.site_config import parse
+from infra.config import Site
+from processors.analytics.site_config import for_sites
 from processors.sessionisation.sessionise import Placed
 from schemas.topics import CUSTOMERS, FUNNEL_PROGRESS, SEGMENT_CHANGES
 
 T0 = 1_800_000_000_000
 HOUR = 3_600_000
 KEY = b"shop:anon-1"
-CONFIG = parse({
-    "sites": [{
-        "id": "shop",
-        "analytics": {"cart_abandonment_hours": 1},
-        "funnels": [{"name": "checkout", "window_s": 7200, "steps": [{"event": "Product Added"}, {"type": "purchase"}]}],
-    }]
-})
+CONFIG = for_sites([
+    Site(
+        id="shop",
+        write_key="shop_key",
+        analytics={"cart_abandonment_hours": 1},
+        funnels=[{"name": "checkout", "window_s": 7200, "steps": [{"event": "Product Added"}, {"type": "purchase"}]}],
+    )
+])
 
 
 def sessionised(event_id: str, ts_ms: int, type_: str = "track", name: str = "x", **fields) -> Placed:
