@@ -26,7 +26,8 @@ from processors.runtime import metrics
 from processors.runtime import profiles as profile_runtime
 from processors.analytics.analyse import analyse_batch
 from processors.runtime.profiles import bounds, config, profiles
-from processors.runtime.visitors import app, events, last_seen, publish_until_stored, publisher, rules_for, settings, visitors
+from processors.runtime.publishing import customer_records, publish_until_stored
+from processors.runtime.visitors import app, events, last_seen, publisher, rules_for, settings, visitors
 from processors.sessionisation.sessionise import sessionise_batch
 from processors.runtime.stream_batches import event_batches
 from processors.sessionisation.changes import FirstSeen
@@ -50,7 +51,7 @@ async def process(stream: faust.StreamT) -> None:
                 analysed = analyse_batch(result.placed, profiles.data.get, config.for_site, bounds.get)
                 records = [Record(SESSIONISED.name, key, value) for key, value in result.sessionised]
                 records += [Record(SESSIONS.name, key, value) for key, value in result.session_records()]
-                await publish_until_stored(publisher, records + profile_runtime.records(analysed))
+                await publish_until_stored(publisher, records + customer_records(analysed))
                 for key, state in result.states.items():
                     visitors.data[key] = state
                     visitors.send_changelog(partition_of[key], key, state)

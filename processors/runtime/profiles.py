@@ -17,12 +17,13 @@ import asyncio
 import time
 from collections import defaultdict
 
-from infra.kafka.publisher import Record, partition_for
+from infra.kafka.publisher import partition_for
 from processors.analytics import rfm, site_config
 from processors.runtime import metrics
 from processors.analytics.analyse import CustomerState, CustomerOutputs, catch_up, refresh, write_customer
 from processors.runtime.profile_codec import CODEC_NAME
-from processors.runtime.visitors import app, publish_until_stored, publisher, settings
+from processors.runtime.publishing import customer_records, publish_until_stored
+from processors.runtime.visitors import app, publisher, settings
 from processors.runtime.table_codec import use_codec
 from schemas.topics import EVENTS, PROFILES_TABLE
 
@@ -45,13 +46,9 @@ def save(outputs: CustomerOutputs) -> None:
         profiles.send_changelog(partition_for(key, PARTITIONS, []), key, state)
 
 
-def records(outputs: CustomerOutputs) -> list[Record]:
-    return [Record(topic, key, value) for topic, key, value in outputs.records()]
-
-
 async def publish_then_save(outputs: CustomerOutputs) -> None:
     """A timer's outputs: acknowledged first, then the states that produced them."""
-    await publish_until_stored(publisher, records(outputs))
+    await publish_until_stored(publisher, customer_records(outputs))
     save(outputs)
 
 

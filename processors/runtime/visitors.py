@@ -8,13 +8,10 @@ record than the sessionisation itself. The sink, not this process, writes to Cli
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
-from collections.abc import Sequence
 from dataclasses import replace
 
-from infra.kafka.publisher import KafkaUnavailable, Publisher, Record, partition_for
+from infra.kafka.publisher import Publisher, partition_for
 from infra.config import load
 from processors.runtime import metrics
 from processors.runtime.visitor_codec import CODEC_NAME
@@ -24,7 +21,6 @@ from processors.sessionisation.sessions import Rules
 from processors.runtime.table_codec import use_codec
 from schemas.topics import EVENTS, SESSIONISER_APP_ID, VISITORS_TABLE
 
-log = logging.getLogger("footfall.sessioniser")
 settings = load()
 DEFAULT_RULES = Rules(gap_ms=int(settings.session_gap_s * 1000), lateness_ms=int(settings.allowed_lateness_s * 1000))
 RULES_BY_SITE = {
@@ -56,20 +52,6 @@ metrics.install(
 
 def rules_for(site_id: str) -> Rules:
     return RULES_BY_SITE.get(site_id, DEFAULT_RULES)
-
-
-async def publish_until_stored(publisher: Publisher, records: Sequence[Record]) -> None:
-    """The batch is acknowledged only after this returns; while Kafka is away, keep trying
-    (records sent twice are collapsed downstream by event id and version)."""
-    delay = 0.5
-    while True:
-        try:
-            return await publisher.publish_batched(records)
-        except KafkaUnavailable as exc:
-            log.warning("publishing %d records failed, retrying in %.1fs: %s", len(records), delay, exc)
-            metrics.PUBLISH_RETRIES.inc()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
 
 
 @app.timer(interval=settings.idle_check_s)
