@@ -15,6 +15,7 @@ same ids, versions and figures, which is what makes a crash and replay exact.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -31,6 +32,23 @@ class Rules:
 
     gap_ms: int = 30 * 60 * 1000
     lateness_ms: int = 5 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    """Every site's rules: the defaults, and those of the sites with a gap of their own."""
+
+    default: Rules = Rules()
+    by_site: Mapping[str, Rules] = field(default_factory=dict)
+
+    def for_site(self, site_id: str) -> Rules:
+        return self.by_site.get(site_id, self.default)
+
+    @property
+    def idle_horizon_ms(self) -> int:
+        """How long a visitor may be idle before no session of theirs can change: the
+        longest gap of any site plus the allowed lateness."""
+        return max([self.default.gap_ms, *(rules.gap_ms for rules in self.by_site.values())]) + self.default.lateness_ms
 
 
 class Hit(NamedTuple):

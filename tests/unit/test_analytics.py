@@ -101,5 +101,5 @@ def test_the_changelog_codec_round_trips_a_full_state() -> None:
                    sessionised("e5", T0 + 4000, "identify", "identify", traits={"plan": "pro", "tags": ["a"]}, user_id="U-1")])
     state = outputs.states[KEY]
     assert state.funnels["checkout"].level == 2
-    codec = profile_codec.JsonCodec(profile_codec.dump, profile_codec.load)
+    codec = profile_codec.CODEC
     assert codec.loads(codec.dumps(state)) == state
