@@ -11,8 +11,8 @@ from processors.runtime.wiring import build_worker
 
 # A worker holds many long-lived objects (visitor states, profiles) and makes many
 # short-lived ones per event. With Python's default thresholds the cyclic collector rescans
-# that heap often, for garbage that reference counting frees anyway; collections this much
-# rarer cost almost nothing.
+# that heap often, for garbage that reference counting frees anyway; much rarer collections
+# leave the worker's time to its work.
 GC_THRESHOLDS = (50_000, 20, 10)
 
 

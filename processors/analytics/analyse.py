@@ -1,17 +1,6 @@
-"""A visitor's analytics state through events and time, without I/O.
-
-The state is the customer profile, the segments the customer is in, their progress in
-each funnel, and the evaluation clock. The clock is the latest event time or timer due
-time the state has seen, never going back, and it is the only "now" segments and customer
-rows are computed at: outputs depend on the stored state and the input alone, so a batch
-replayed over old states after a crash gives the very same records (the same versions,
-the same times), which the tables collapse.
-
-Outputs are plain records for three topics: segment changes (one per customer entering or
-leaving a segment), customer rows (the latest per visitor in a batch, after the deletion of
-any customer id the visitor stopped going by) and funnel progress (the latest per visitor
-and funnel in a batch).
-"""
+"""A visitor's analytics state through events and time, without I/O: the profile, segments,
+funnel progress and an evaluation clock that never goes back, so that outputs depend on
+the stored state and the input alone and a replay gives the very same records."""
 
 from __future__ import annotations
 
@@ -34,6 +23,8 @@ from schemas.topics import CUSTOMERS, FUNNEL_PROGRESS, SEGMENT_CHANGES
 
 @dataclass(frozen=True)
 class CustomerState:
+    """A visitor's analytics state: profile, segment memberships, funnel progress and evaluation clock."""
+
     profile: CustomerProfile
     members: frozenset[str] = frozenset()
     clock_ms: int = 0

@@ -1,14 +1,5 @@
-"""The sessioniser's Prometheus metrics, and the HTTP server a worker serves them on.
-
-Faust's own web server is off (it costs a worker time for nothing it needs), so a worker
-serves /metrics with prometheus_client's small threaded server on loopback. Several
-workers on one machine need several ports: a worker whose port is taken serves on a free
-one instead and logs which (FOOTFALL_PROCESSOR_METRICS_PORT=0 always picks a free one).
-
-Gauges that need a look at the whole worker (open sessions, consumer lag) are refreshed
-by a timer in the worker's event loop, where the table may be read safely; offsets come
-through a client of the timer's own (processors.runtime.lag_probe).
-"""
+"""The worker's Prometheus metrics, served on loopback (Faust's web server is off), and the
+timer that keeps its whole-worker gauges (open sessions, consumer lag) current."""
 
 from __future__ import annotations
 

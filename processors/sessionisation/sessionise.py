@@ -1,10 +1,5 @@
-"""A batch of events through sessionisation, without I/O.
-
-The worker reads events in batches because most of its cost is per record it handles, not
-per event it places: one batch stores each visitor's state once and publishes each
-session's figures once (its latest version; earlier versions would be collapsed by the
-table anyway), however many of the visitor's events it held.
-"""
+"""A batch of events through sessionisation, without I/O: each visitor's state is stored,
+and each session's row published, once per batch however many events it held."""
 
 from __future__ import annotations
 
@@ -25,6 +20,8 @@ Placed = tuple[bytes, dict[str, Any], int]
 
 @dataclass
 class BatchResult:
+    """What sessionising one batch gives: records to publish, placed events and new states."""
+
     # Records for footfall.events.sessionised: each event with its session, and moves of
     # events already published under another session, in the order they happened.
     sessionised: list[KeyValue] = field(default_factory=list)

@@ -1,15 +1,8 @@
 """Sessionisation as a pure function: (visitor state, event) → (visitor state, outputs).
 
-A session is one visitor's events, ordered by event time, with gaps under the site's
-inactivity limit (30 minutes by default); an event carrying a campaign other than the
-session's starts a new one. Events may arrive out of order: the visitor's recent
-sessions are kept with a compact record of each event ("hits"), so a late event is
-placed where its time says and the affected sessions are recomputed. That can merge two
-sessions (a late event bridges their gap) or split one (a late campaign change), so the
-outputs say which events moved to which session and which sessions ceased to exist.
-
-Everything here is deterministic: replaying the same events over the same state gives the
-same ids, versions and figures, which is what makes a crash and replay exact.
+Events arrive out of order and may be replayed, so a late event is placed where its time
+says (which can merge or split sessions) and every id and version is derived, never drawn:
+the same events over the same state give the same outputs, which keeps a replay exact.
 """
 
 from __future__ import annotations
@@ -54,7 +47,7 @@ class SiteRules:
 class Hit(NamedTuple):
     """What sessionisation needs to remember of one event; ordered by time, then event id.
 
-    A named tuple: one is made per event, and a frozen dataclass costs several times more."""
+    A named tuple: one is made per event, and it is much cheaper to make than a frozen dataclass."""
 
     ts_ms: int
     event_id: str
@@ -68,6 +61,8 @@ class Hit(NamedTuple):
 
 @dataclass
 class Session:
+    """One session of a visitor: its hits in time order and the version of its latest row."""
+
     session_id: str
     hits: list[Hit]
     version: int
@@ -83,6 +78,8 @@ class Session:
 
 @dataclass
 class VisitorState:
+    """One visitor's sessionisation state: recent sessions, ids of placed events, version counter."""
+
     site_id: str
     visitor: str
     anonymous_id: str | None = None
@@ -157,6 +154,8 @@ class RowDraft:
 
 @dataclass(frozen=True)
 class SessionOutputs:
+    """What placing one event changed: its session, whether it was a replay, rows and moves."""
+
     session_id: str  # the session the incoming event belongs to
     duplicate: bool
     drafts: tuple[RowDraft, ...] = ()  # of every session the event changed
@@ -359,7 +358,7 @@ def apply(state: VisitorState, event: dict[str, Any], ts_ms: int, rules: Rules) 
     if seen is not None:
         return state, SessionOutputs(seen, duplicate=True)
 
-    # Built field by field: dataclasses.replace costs microseconds per call on this hot path.
+    # Built field by field: dataclasses.replace is slow on this hot path.
     state = VisitorState(
         state.site_id, state.visitor, state.anonymous_id or event.get("anonymous_id"),
         event.get("user_id") or state.user_id, state.sessions, state.seq, max(state.watermark_ms, ts_ms),
