@@ -64,6 +64,8 @@ DEMO_SITE = Site(id="demo", write_key="demo_key", allowed_origins=list(LOCAL_ORI
 
 
 class Settings(BaseSettings):
+    """Every part's settings, read once: the environment over the config file over defaults."""
+
     model_config = SettingsConfigDict(env_prefix="FOOTFALL_", env_nested_delimiter="__", extra="ignore")
 
     sites: list[Site] = Field(default_factory=lambda: [DEMO_SITE])
