@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import tomllib
 import tracemalloc
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from rich.console import Console
 from bench.common import RUNS_OPTION, SEED_OPTION, figures_table, private_broker, repeat
 from bench.sessioniser_throughput import normalised_events
 from bench.worker_bench import output_span, run_worker
+from infra.config import Site
 from processors.analytics import site_config
 from processors.analytics.analyse import CustomerState, analyse_batch
 from processors.sessionisation.sessionise import Placed, event_ms
@@ -102,9 +104,9 @@ def journey(visitor: int, template: list[Placed]) -> list[Placed]:
     ]
 
 
-def profile_megabytes(config: Path, template: list[Placed]) -> float:
+def profile_megabytes(template: list[Placed]) -> float:
     """Memory held by PROFILES visitors' analytics states (profiles, segments, funnels)."""
-    site = site_config.load(config).for_site
+    site = site_config.for_sites(Site.model_validate(raw) for raw in tomllib.loads(FUNNELS)["sites"]).for_site
     states: dict[bytes, CustomerState] = {}
     tracemalloc.start()
     for start in range(0, PROFILES, 1000):
@@ -136,7 +138,7 @@ def main(
         config = Path(folder) / "footfall.toml"
         config.write_text(FUNNELS)
         console.print(f"memory of {PROFILES:,} profiles …")
-        megabytes = profile_megabytes(config, short_journey(records))
+        megabytes = profile_megabytes(short_journey(records))
         measured = repeat(runs, lambda n: one_run(records, config), console)
     mid, figure = measured.mid, measured.figure
     table = figures_table((

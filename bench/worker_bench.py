@@ -21,9 +21,9 @@ from footfall.local.processes import Started, stop, wait_until
 from infra.kafka.publisher import partition_for
 from infra.config import Settings
 from footfall.local.stack import spawn_module, spawn_processor
-from schemas.topics import Topic
+from schemas.topics import SESSIONISER_APP_ID, Topic
 
-GROUP = "footfall-sessioniser"  # the processors' Faust app id
+GROUP = SESSIONISER_APP_ID  # the processors worker's consumer group
 
 
 def partitions(topic: Topic) -> list[TopicPartition]:

@@ -11,6 +11,7 @@ import fnmatch
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
@@ -38,7 +39,7 @@ LOCAL_ORIGINS = (
 
 
 class Site(BaseModel):
-    """A website that sends events: its write key and the page origins allowed to send."""
+    """A website that sends events: its write key, the page origins allowed to send, and its analytics."""
 
     id: str = Field(pattern=NAME_PATTERN)
     write_key: str = Field(min_length=1)
@@ -48,6 +49,12 @@ class Site(BaseModel):
     session_gap_s: float | None = Field(default=None, gt=0)
     # Whether browsers that send Do Not Track or Global Privacy Control are left untracked.
     respect_dnt: bool = True
+    # The site's analytics tables as written: [sites.analytics] parameters, [[sites.segments]]
+    # and [[sites.funnels]]. Kept as data here; the processors give them their types
+    # (processors.analytics.site_config), the other stages have no use for them.
+    analytics: dict[str, Any] = Field(default_factory=dict)
+    segments: list[Any] = Field(default_factory=list)
+    funnels: list[Any] = Field(default_factory=list)
 
     def allows_origin(self, origin: str) -> bool:
         return any(fnmatch.fnmatchcase(origin, pattern) for pattern in self.allowed_origins)
@@ -57,6 +64,8 @@ DEMO_SITE = Site(id="demo", write_key="demo_key", allowed_origins=list(LOCAL_ORI
 
 
 class Settings(BaseSettings):
+    """Every part's settings, read once: the environment over the config file over defaults."""
+
     model_config = SettingsConfigDict(env_prefix="FOOTFALL_", env_nested_delimiter="__", extra="ignore")
 
     sites: list[Site] = Field(default_factory=lambda: [DEMO_SITE])
@@ -107,7 +116,7 @@ class Settings(BaseSettings):
 
     collector_host: str = "127.0.0.1"
     collector_port: int = 8080
-    # Worker processes answering on the one port; one is enough for ~15,000 events/s.
+    # Worker processes answering on the one port.
     collector_workers: int = 2
     max_body_bytes: int = 512 * 1024
     retry_after_s: int = 5

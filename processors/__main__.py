@@ -1,21 +1,27 @@
-"""Run one worker, sessionising and analysing its share of the events: `python -m processors` (what
-`footfall up` starts)."""
+"""Run one worker, sessionising and analysing its share of the events: `python -m processors`
+(what `footfall up` starts; start more to spread the partitions)."""
 
 from __future__ import annotations
 
 import gc
 import sys
 
-from processors.runtime import agent  # noqa: F401  (registers the agent, and with it every table and timer)
-from processors.runtime.visitors import app
+from infra.config import load
+from processors.runtime.wiring import build_worker
 
-# A worker holds millions of long-lived objects (visitor states, profiles) and makes many
-# short-lived ones per event. With Python's default thresholds the cyclic collector
-# rescanned that heap often enough to take a fifth of the worker's time, for garbage that
-# reference counting frees anyway; collections this much rarer cost almost nothing.
+# A worker holds many long-lived objects (visitor states, profiles) and makes many
+# short-lived ones per event. With Python's default thresholds the cyclic collector rescans
+# that heap often, for garbage that reference counting frees anyway; much rarer collections
+# leave the worker's time to its work.
 GC_THRESHOLDS = (50_000, 20, 10)
 
-if __name__ == "__main__":
+
+def main() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
+    worker = build_worker(load())
     sys.argv = [sys.argv[0], "worker", "--loglevel", "warn", "--without-web"]
-    app.main()
+    worker.app.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,17 +1,6 @@
-"""A visitor's analytics state through events and time, without I/O.
-
-The state is the customer profile, the segments the customer is in, their progress in
-each funnel, and the evaluation clock. The clock is the latest event time or timer due
-time the state has seen, never going back, and it is the only "now" segments and customer
-rows are computed at: outputs depend on the stored state and the input alone, so a batch
-replayed over old states after a crash gives the very same records (the same versions,
-the same times), which the tables collapse.
-
-Outputs are plain records for three topics: segment changes (one per customer entering or
-leaving a segment), customer rows (the latest per visitor in a batch, after the deletion of
-any customer id the visitor stopped going by) and funnel progress (the latest per visitor
-and funnel in a batch).
-"""
+"""A visitor's analytics state through events and time, without I/O: the profile, segments,
+funnel progress and an evaluation clock that never goes back, so that outputs depend on
+the stored state and the input alone and a replay gives the very same records."""
 
 from __future__ import annotations
 
@@ -24,24 +13,24 @@ import orjson
 
 from processors.analytics import funnels, rfm
 from processors.analytics.site_config import SiteAnalytics
-from processors.sessionisation.sessionise import Placed, visitor_of
+from processors.sessionisation.sessionise import KeyValue, Placed, visitor_of
 from processors.analytics.customer_rows import customer_row
 from processors.analytics.evolve import evolve
 from processors.analytics.profiles import CustomerProfile, update
 from processors.analytics.segments import Change, reevaluate
 from schemas.topics import CUSTOMERS, FUNNEL_PROGRESS, SEGMENT_CHANGES
 
-Record = tuple[bytes, bytes]  # (Kafka key, value)
-
 
 @dataclass(frozen=True)
 class CustomerState:
+    """A visitor's analytics state: profile, segment memberships, funnel progress and evaluation clock."""
+
     profile: CustomerProfile
     members: frozenset[str] = frozenset()
     clock_ms: int = 0
     # When time alone can next change a membership (processors.analytics.segments).
     next_check_ms: int | None = None
-    funnels: Mapping[str, funnels.Progress] = field(default_factory=dict)
+    funnels: Mapping[str, funnels.FunnelProgress] = field(default_factory=dict)
     # The version of the latest segment changes and customer row published.
     seq: int = 0
     # The customer id the latest customer row was published under, to retire it when the
@@ -50,12 +39,12 @@ class CustomerState:
 
 
 @dataclass
-class Outputs:
+class CustomerOutputs:
     """One batch's (or one timer run's) records, keyed by topic name."""
 
-    changes: list[Record] = field(default_factory=list)
+    changes: list[KeyValue] = field(default_factory=list)
     # Rows deleting a customer id a visitor no longer goes by, and each visitor's latest row.
-    retired: list[Record] = field(default_factory=list)
+    retired: list[KeyValue] = field(default_factory=list)
     customers: dict[bytes, bytes] = field(default_factory=dict)
     progress: dict[tuple[bytes, str], bytes] = field(default_factory=dict)
     states: dict[bytes, CustomerState] = field(default_factory=dict)
@@ -86,7 +75,7 @@ def _change_record(state: CustomerState, change: Change, version: int, rule: str
     })
 
 
-def _customer_records(key: bytes, state: CustomerState, site: SiteAnalytics, bounds: rfm.Boundaries | None, outputs: Outputs) -> None:
+def _customer_records(key: bytes, state: CustomerState, site: SiteAnalytics, bounds: rfm.Boundaries | None, outputs: CustomerOutputs) -> None:
     """The current row, and a deleting row for the id it was published under before."""
     # The row's fields are all plain values: its __dict__ is the record (asdict copies deeply, slowly).
     row = {**vars(customer_row(state.profile, bounds, state.clock_ms, site.analytics.clv_model)), "version": state.seq}
@@ -97,7 +86,7 @@ def _customer_records(key: bytes, state: CustomerState, site: SiteAnalytics, bou
 
 def refresh(
     key: bytes, state: CustomerState, site: SiteAnalytics, now_ms: int, bounds: rfm.Boundaries | None,
-    outputs: Outputs, customer_changed: bool,
+    outputs: CustomerOutputs, customer_changed: bool,
 ) -> CustomerState:
     """Segments at `now_ms`, their changes to outputs; a new version if they or the
     customer changed. The customer's row is `write_customer`'s: once per batch, however
@@ -115,19 +104,19 @@ def refresh(
     return state
 
 
-def write_customer(key: bytes, state: CustomerState, site: SiteAnalytics, bounds: rfm.Boundaries | None, outputs: Outputs) -> None:
+def write_customer(key: bytes, state: CustomerState, site: SiteAnalytics, bounds: rfm.Boundaries | None, outputs: CustomerOutputs) -> None:
     """The customer's row as of the state's clock and version, and a deleting row for the
     id it was published under before, if the customer goes by another now."""
     _customer_records(key, state, site, bounds, outputs)
     outputs.states[key] = evolve(state, customer_id=state.profile.customer_id)
 
 
-def _advance_funnels(key: bytes, state: CustomerState, site: SiteAnalytics, event: Mapping[str, Any], ts_ms: int, outputs: Outputs) -> CustomerState:
+def _advance_funnels(key: bytes, state: CustomerState, site: SiteAnalytics, event: Mapping[str, Any], ts_ms: int, outputs: CustomerOutputs) -> CustomerState:
     if not site.funnel_definitions:
         return state
     progress = dict(state.funnels)
     for funnel in site.funnel_definitions:
-        before = progress.get(funnel.name, funnels.Progress())
+        before = progress.get(funnel.name, funnels.FunnelProgress())
         progress[funnel.name], changed = funnels.advance(funnel, before, event, ts_ms)
         if changed is not None:
             site_id = state.profile.site_id
@@ -149,9 +138,9 @@ def analyse_batch(
     stored: Callable[[bytes], CustomerState | None],
     site_of: Callable[[str], SiteAnalytics],
     bounds_of: Callable[[str], rfm.Boundaries | None],
-) -> Outputs:
+) -> CustomerOutputs:
     """Every event of a sessionised batch, in order, over the visitors' stored states."""
-    outputs = Outputs()
+    outputs = CustomerOutputs()
     rows_due: dict[bytes, tuple[SiteAnalytics, rfm.Boundaries | None]] = {}
     for key, event, ts_ms in placed:
         site_id = event["site_id"]
@@ -170,7 +159,7 @@ def analyse_batch(
 
 
 def catch_up(
-    key: bytes, state: CustomerState, site: SiteAnalytics, now_ms: int, bounds: rfm.Boundaries | None, outputs: Outputs
+    key: bytes, state: CustomerState, site: SiteAnalytics, now_ms: int, bounds: rfm.Boundaries | None, outputs: CustomerOutputs
 ) -> None:
     """Evaluate at every due moment up to `now_ms`, so each change is recorded when it
     happened even if the timer comes late."""

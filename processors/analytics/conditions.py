@@ -1,14 +1,7 @@
-"""The condition language shared by segment rules and funnel step filters.
-
-One small language, parsed once from the config file, serves both: a segment is a
-condition over a customer profile, a funnel step a condition over an event. A condition is
-either a comparison `{field, op, value}` or a nesting `{all = [...]}` / `{any = [...]}`.
-
-What a field means is the caller's business: parsing asks `known(field)` whether a name
-exists, and matching asks `lookup(field)` for its value. A field that is absent (None)
-satisfies no comparison; `exists` is the one op that tests for absence, so a rule author
-says explicitly whether a visitor without the trait belongs.
-"""
+"""The condition language shared by segment rules and funnel step filters: a comparison
+`{field, op, value}` or a nesting `{all = [...]}` / `{any = [...]}`, parsed once from the
+config and matched as one function. What a field means is the caller's business; an
+absent field satisfies no comparison except `exists`."""
 
 from __future__ import annotations
 
@@ -31,6 +24,8 @@ class RuleError(ValueError):
 
 @dataclass(frozen=True)
 class Condition:
+    """One comparison of a field's value: `{field, op, value}`."""
+
     field: str
     op: str
     value: Any = True
@@ -38,11 +33,15 @@ class Condition:
 
 @dataclass(frozen=True)
 class All:
+    """A condition that holds when all of its parts do."""
+
     parts: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Any_:
+    """A condition that holds when any of its parts does."""
+
     parts: tuple[Node, ...]
 
 

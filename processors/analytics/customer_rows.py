@@ -1,10 +1,5 @@
-"""A customer's current row: purchases, RFM, lifetime value and latest survey answers.
-
-One row per customer, keyed by customer_id (the user id once known, else the anonymous
-id), rewritten whenever the profile changes or the site's RFM boundaries are recomputed.
-The figures come from the profile's purchases by event time, so orders backfilled months
-late count where they belong.
-"""
+"""A customer's current row (purchases, RFM, lifetime value, latest survey answers), keyed by
+customer id and rewritten whenever the profile or the site's RFM boundaries change."""
 
 from __future__ import annotations
 
@@ -17,6 +12,8 @@ from processors.analytics.surveys import Answer, nps_category
 
 @dataclass(frozen=True)
 class CustomerRow:
+    """One customer's figures, as the `customers` table stores them."""
+
     site_id: str
     customer_id: str
     anonymous_id: str

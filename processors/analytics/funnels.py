@@ -1,27 +1,6 @@
-"""Funnels in stream, with ClickHouse's windowFunnel semantics, for events in any order.
-
-A funnel is ordered steps (an event type and/or name, plus conditions on the event's
-fields) and a conversion window. A visitor's level is what ClickHouse's
-`windowFunnel(window)(ts, step1, step2, ...)` returns in its default mode:
-
-- every event that matches a step is an entry (time, step); an event matching several
-  steps is several entries, so one event can serve as consecutive steps;
-- a chain is entries for steps 1, 2, ..., k at non-decreasing times, its last no later
-  than `window` after its first (ties in time are in step order, as ClickHouse sorts
-  entries by (time, step));
-- the level is the longest chain's length, 0 without a step-1 entry.
-
-Besides the level, the progress gives each step's reach time: the earliest moment at
-which a chain of that length was complete, which is when the visitor "reached" the step.
-
-Arrival order does not matter: the state keeps the entries and recomputes from them in
-time order, so a late event lands where its time says. To stay bounded, entries are
-forgotten once they are older than the visitor's latest entry by `lateness + window`: an
-event later by at most `lateness` than the visitor's newest can no longer share a chain
-with them, so forgetting them changes nothing, and the best level and reach times seen
-so far are kept. An event later than that is still counted against what is retained, and
-its output is flagged `late` (ClickHouse's own windowFunnel is then the reference).
-"""
+"""Funnels in stream, with ClickHouse's windowFunnel semantics, for events in any order: the
+state keeps a bounded set of step entries and recomputes each step's reach time from them,
+so a late event lands where its time says and the results can be checked in SQL."""
 
 from __future__ import annotations
 
@@ -45,6 +24,8 @@ def known_event_field(name: str) -> bool:
 
 @dataclass(frozen=True)
 class Step:
+    """One funnel step: an event type and/or name, and optionally a rule over the event's fields."""
+
     type: str | None = None
     event: str | None = None  # the event's name
     rule: Node | None = None
@@ -63,6 +44,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Funnel:
+    """A funnel as configured: ordered steps, a conversion window and the lateness it tolerates exactly."""
+
     name: str
     steps: tuple[Step, ...]
     window_ms: int
@@ -121,7 +104,7 @@ def earliest(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class Progress:
+class FunnelProgress:
     """One visitor's progress through one funnel."""
 
     entries: tuple[Entry, ...] = ()  # retained, sorted
@@ -145,7 +128,7 @@ class FunnelOutput:
     late: bool
 
 
-def advance(funnel: Funnel, state: Progress, event: Mapping[str, Any], ts_ms: int) -> tuple[Progress, FunnelOutput | None]:
+def advance(funnel: Funnel, state: FunnelProgress, event: Mapping[str, Any], ts_ms: int) -> tuple[FunnelProgress, FunnelOutput | None]:
     """Add one event; return the new state and the changed progress, if it changed."""
     matched = funnel.steps_matched(event)
     event_id = event["event_id"]
@@ -161,4 +144,4 @@ def advance(funnel: Funnel, state: Progress, event: Mapping[str, Any], ts_ms: in
         return replace(state, entries=kept, watermark_ms=watermark), None
     version = state.version + 1
     output = FunnelOutput(funnel.name, len(reached), reached, version, late)
-    return Progress(kept, reached, watermark, version), output
+    return FunnelProgress(kept, reached, watermark, version), output

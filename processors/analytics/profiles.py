@@ -1,18 +1,6 @@
-"""A live customer profile, as a pure function: (profile, event) → profile.
-
-Segments are rules over this profile, so it holds what rules ask about: activity (first
-and last seen, sessions, page views, engaged time, scroll depth), purchases (count,
-revenue, first and last, products, cart), who the customer says they are (identify
-traits), where and on what they are (geography, device) and how they first came
-(acquisition), plus their latest survey answers.
-
-Events reach a profile in any order and may be replayed after a crash, so every figure is
-order-independent: counts and sums of distinct events, minima and maxima by event time
-(a purchase backfilled months late moves first_purchase_ms back, not forward), and
-"latest" values chosen by event time, not arrival. A replay is recognised by event id
-within a bounded window of recent ids, and a purchase by its order id for ever (an order
-re-sent with a new message id, by a backfill say, counts once: the first to arrive).
-"""
+"""A live customer profile, as a pure function: (profile, event) → profile. It holds what
+segment rules ask about, and every figure is independent of the order events arrive in,
+since they arrive in any order and may be replayed."""
 
 from __future__ import annotations
 
@@ -39,8 +27,8 @@ RECENT_SESSIONS_LIMIT = 64
 class Stamped(NamedTuple):
     """A value with the event that set it; the later event (by time, then id) wins.
 
-    A named tuple: an event stamps several of them, and a frozen dataclass costs several
-    times more to make."""
+    A named tuple: an event stamps several of them, and it is much cheaper to make than
+    a frozen dataclass."""
 
     value: Any
     ts_ms: int
@@ -52,6 +40,8 @@ class Stamped(NamedTuple):
 
 @dataclass(frozen=True)
 class ProductStats:
+    """What one customer did with one product: added to cart, bought and spent."""
+
     added: int = 0
     purchased: float = 0.0
     revenue: float = 0.0
@@ -68,6 +58,8 @@ class Acquisition:
 
 @dataclass(frozen=True)
 class CustomerProfile:
+    """What is known of one visitor as a customer, kept up to date event by event."""
+
     site_id: str
     visitor: str
     first_seen_ms: int | None = None
@@ -262,7 +254,7 @@ def update(profile: CustomerProfile, event: Mapping[str, Any], ts_ms: int) -> Cu
     """The profile with one more event; the same profile if the event was seen already.
 
     `event` is the normalised event as JSON (schemas.event.Event), with the `session_id`
-    the sessioniser gives it when it comes from the sessionised topic.
+    sessionisation gave it earlier in the same batch.
     """
     if event["event_id"] in profile.recent_ids:
         return profile

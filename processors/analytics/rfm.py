@@ -1,35 +1,7 @@
-"""RFM scores and groups, average order value and customer lifetime value.
-
-Scoring method: quintiles over the site's purchasers. Each of recency, frequency and
-monetary is scored 1-5 by where a customer falls among the site's customers who bought at
-least once: the 20th, 40th, 60th and 80th percentiles are the cut points, and a score is
-1 plus the number of cut points the customer's value is above. Quintiles rather than
-fixed thresholds because they need no tuning per site and mean the same everywhere
-("top fifth"), which is what the named groups assume; fixed thresholds would have every
-site guess its own order sizes and cadence. The price is that scores are relative: the cut
-points are computed from the whole population (`boundaries`, a periodic job over the
-customers), and each customer is then scored against them (`scores`, per event).
-
-- Recency is measured by the time of the last purchase, not by "days since", so the cut
-  points do not move as the clock does: ranking by last purchase time is ranking by days
-  since it at any moment. A more recent purchase scores higher.
-- Frequency is the number of purchases; monetary the total revenue.
-- Percentiles are linear interpolations between the two nearest ranks (Excel's
-  PERCENTILE.INC, ClickHouse's quantileExactInclusive), so the figures can be checked in SQL.
-- Customers without a purchase have no RFM scores and no group.
-
-Named groups: the widely used 5x5 grid over R and F (M is reported, not grouped on), with
-"lost" split off from the bottom corner of "hibernating"; see GROUPS.
-
-Lifetime value:
-- clv_historical: the revenue the customer has brought so far.
-- clv_predicted: the classic AOV x purchase frequency x customer lifespan. Frequency is
-  purchases per year since the first purchase, observed over at least `min_tenure_days`
-  (so a customer who bought once yesterday is not extrapolated to 365 orders a year), and
-  the lifespan is `lifetime_years`. It assumes the customer keeps buying at their
-  observed rate for that long; it has no churn probability (the at_risk and churned
-  segments say who has stopped).
-"""
+"""RFM scores and groups, average order value and customer lifetime value. Scores are 1-5 by
+quintiles over the site's purchasers (`boundaries`, recomputed periodically), each
+customer scored against them (`scores`); percentiles match ClickHouse's
+quantileExactInclusive so the figures can be checked in SQL."""
 
 from __future__ import annotations
 
@@ -77,6 +49,8 @@ class Boundaries:
 
 @dataclass(frozen=True)
 class Scores:
+    """A customer's recency, frequency and monetary scores, 1 to 5 each."""
+
     r: int
     f: int
     m: int
@@ -88,6 +62,8 @@ class Scores:
 
 @dataclass(frozen=True)
 class ClvModel:
+    """How predicted lifetime value extrapolates: over how many years, from how long a tenure at least."""
+
     lifetime_years: float = 3.0
     min_tenure_days: float = 365.0
 

@@ -1,17 +1,6 @@
-"""Segments: named rules over a customer profile, evaluated as events arrive and as time passes.
-
-A segment is a condition (processors.analytics.conditions) over the profile's fields: activity,
-purchases, traits (`traits.<name>`, any identify trait), geography, device, acquisition,
-survey answers and RFM scores. Demographic, geographic and behavioural segments are the
-same mechanism over different fields.
-
-Time matters as much as events: a cart becomes abandoned, a customer churns, with no event
-at all. Relative-time fields (`days_since_last_seen`, `hours_since_last_cart`, ...) make
-that expressible, and `next_check_ms` says when the next such change can happen, so a
-timer wakes each profile when it must rather than scanning every profile blindly.
-Relative times compare whole milliseconds elapsed with the threshold, in one arithmetic
-shared by evaluation and `next_check_ms`, so the two never disagree at a boundary.
-"""
+"""Segments: named rules over a customer profile, evaluated as events arrive and as time
+passes. Relative-time fields (`days_since_last_seen`, ...) let a rule change with no event,
+and `next_check_ms` says when it next can, so a timer wakes each profile only when due."""
 
 from __future__ import annotations
 
@@ -20,16 +9,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from processors.analytics import conditions, rfm
 from processors.analytics.conditions import ORDERED_OPS, Condition, Node, RuleError
+from processors.analytics.parameters import Parameters
 from processors.analytics.profiles import CustomerProfile
 from processors.analytics.surveys import nps_category
 from schemas.names import NAME_PATTERN
-
-if TYPE_CHECKING:
-    from processors.analytics.site_config import Parameters
 
 UNITS_MS = {"minutes": 60_000, "hours": 3_600_000, "days": 86_400_000}
 ANCHORS = ("first_seen", "last_seen", "first_purchase", "last_purchase", "last_cart")
@@ -43,6 +30,8 @@ SEGMENT_NAME = re.compile(NAME_PATTERN)
 
 @dataclass(frozen=True)
 class Segment:
+    """A named rule over a customer profile."""
+
     name: str
     rule: Node
     # The rule as configured, for people: segment changes record which rule moved a customer.
@@ -75,6 +64,8 @@ class Change:
 
 @dataclass(frozen=True)
 class Evaluation:
+    """A profile's segments at one moment, what changed, and when to look again."""
+
     members: frozenset[str]
     changes: tuple[Change, ...]
     # When membership can next change with no new event; None if only an event can change it.

@@ -1,85 +1,31 @@
-"""Per-site analytics configuration: segment rules, funnels and the parameters they use.
-
-It lives beside each site's own settings in the config file, inside its `[[sites]]`
-entry, so everything about a site is in one place:
-
-    [[sites]]
-    id = "demo"
-    write_key = "demo_key"
-
-    [sites.analytics]
-    cart_abandonment_hours = 4
-    churn_days = 90
-
-    [[sites.segments]]
-    name = "high_value_women"
-    all = [{field = "traits.gender", op = "eq", value = "f"}, {field = "revenue", op = "gte", value = 500}]
-
-    [[sites.funnels]]
-    name = "checkout"
-    window_s = 3600
-    steps = [{event = "Product Added"}, {event = "Checkout Started"}, {type = "purchase"}]
-
-Everything is optional: a site with no analytics section gets the built-in segments with
-the defaults below and no funnels. A mistake is reported with the site, the segment or
-funnel and the field or op at fault.
+"""Each site's analytics, typed: its parameters, segment rules and funnels, parsed from the
+tables of its `[[sites]]` entry that Settings read (infra.config.Site). Everything is
+optional; a mistake is reported with the site, the segment or funnel and the field at fault.
 """
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from functools import cached_property, lru_cache
-from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from infra.config import Site
 from processors.analytics.funnels import Funnel, Step, parse_steps
-from processors.analytics.rfm import ClvModel
+from processors.analytics.parameters import Parameters
 from processors.analytics.segments import Segment, builtin_segments, parse_segment
 from schemas.names import NAME_PATTERN
 
 
-
-class Parameters(BaseModel):
-    """The knobs of the built-in segments, lifetime value and funnel lateness."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    builtin_segments: bool = True
-    # A cart (Product Added, Checkout Started) with no purchase after it for this long is
-    # abandoned; 4 hours is a common first reminder delay.
-    cart_abandonment_hours: float = Field(default=4.0, gt=0)
-    at_risk_days: float = Field(default=30.0, gt=0)
-    churn_days: float = Field(default=90.0, gt=0)
-    high_value_revenue: float = Field(default=500.0, ge=0)
-    engaged_seconds: float = Field(default=120.0, ge=0)
-    deep_scroll_pct: float = Field(default=75.0, ge=0, le=100)
-    clv_lifetime_years: float = Field(default=3.0, gt=0)
-    clv_min_tenure_days: float = Field(default=365.0, gt=0)
-    # How late (behind the visitor's newest event) an event may be and still be placed
-    # exactly in the visitor's funnels; see processors.analytics.funnels.
-    funnel_lateness_hours: float = Field(default=7 * 24.0, ge=0)
-
-    @model_validator(mode="after")
-    def _churn_after_risk(self) -> Parameters:
-        if self.churn_days <= self.at_risk_days:
-            raise ValueError(f"churn_days ({self.churn_days}) must be greater than at_risk_days ({self.at_risk_days})")
-        return self
-
-    @property
-    def clv_model(self) -> ClvModel:
-        return ClvModel(lifetime_years=self.clv_lifetime_years, min_tenure_days=self.clv_min_tenure_days)
-
-
-def _segments(raw: Any) -> tuple[Segment, ...]:
-    if not isinstance(raw, list):
-        raise ValueError("segments: expected a list of [[sites.segments]] tables")
+def _segments(raw: list[Any]) -> tuple[Segment, ...]:
+    """The site's own segments; infra.config.Site has made sure they come as a list."""
     return tuple(parse_segment(item, f"segments[{i}]") for i, item in enumerate(raw))
 
 
 class FunnelConfig(BaseModel):
+    """One `[[sites.funnels]]` table: a funnel's name, window and steps."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     name: str = Field(pattern=NAME_PATTERN)
@@ -96,11 +42,11 @@ def _duplicates(names: Iterable[str]) -> list[str]:
 
 
 class SiteAnalytics(BaseModel):
-    """One site's analytics, from its `[[sites]]` entry (other keys there are settings')."""
+    """One site's analytics, from the analytics tables of its `[[sites]]` entry."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
-    id: str = Field(pattern=NAME_PATTERN)
+    id: str  # validated with the rest of the site's entry (infra.config.Site)
     analytics: Parameters = Field(default_factory=Parameters)
     segments: Annotated[tuple[Segment, ...], BeforeValidator(_segments)] = ()
     funnels: tuple[FunnelConfig, ...] = ()
@@ -133,32 +79,33 @@ class SiteAnalytics(BaseModel):
 
 
 class AnalyticsConfig(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    """Every configured site's analytics."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     sites: tuple[SiteAnalytics, ...] = ()
 
+    @cached_property
+    def by_id(self) -> dict[str, SiteAnalytics]:
+        return {site.id: site for site in self.sites}
+
     def for_site(self, site_id: str) -> SiteAnalytics:
-        """The site's analytics; the defaults for a site the file does not describe (one
-        configured through the environment, or the demo site)."""
-        return next((site for site in self.sites if site.id == site_id), None) or _unconfigured(site_id)
+        """The site's analytics; the defaults for a site this worker's settings do not name."""
+        return self.by_id.get(site_id) or _unconfigured(site_id)
 
 
 @lru_cache(maxsize=1024)
 def _unconfigured(site_id: str) -> SiteAnalytics:
-    """Made once per site: a fresh one would parse the built-in rules again for every event
-    (it was an eighth of a worker's time)."""
+    """Made once per site: a fresh one would parse the built-in rules again for every event."""
     return SiteAnalytics(id=site_id)
 
 
-def parse(config: Mapping[str, Any]) -> AnalyticsConfig:
-    """The analytics of every site in a parsed config file; pydantic's ValidationError
-    names the site's position, the section and what is wrong."""
-    return AnalyticsConfig.model_validate(config)
-
-
-def load(path: Path | None) -> AnalyticsConfig:
-    """From the config file (infra.config.config_file()); defaults without one."""
-    if path is None:
-        return AnalyticsConfig()
-    with path.open("rb") as file:
-        return parse(tomllib.load(file))
+def for_sites(sites: Iterable[Site]) -> AnalyticsConfig:
+    """The analytics of every site; pydantic's ValidationError names the site's position,
+    the section and what is wrong."""
+    return AnalyticsConfig.model_validate({
+        "sites": [
+            {"id": site.id, "analytics": site.analytics, "segments": site.segments, "funnels": site.funnels}
+            for site in sites
+        ]
+    })

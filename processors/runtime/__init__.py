@@ -1,0 +1,1 @@
+"""The Faust worker that runs sessionisation and analytics over Kafka, built by processors.runtime.wiring."""

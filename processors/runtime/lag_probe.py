@@ -1,12 +1,6 @@
-"""End offsets and the worker group's committed offsets, read with a Kafka client of its own.
-
-Faust runs its consumer in a thread that serves calls through a queue with two workers, and
-the fetch loop is one of those calls. A metrics timer asking that consumer for positions
-and end offsets holds a queue worker while the broker answers; during a rebalance or a
-table's recovery such a call can wait long enough to leave the fetch loop without a
-worker, and the agents stop receiving events. The probe shares nothing with that consumer:
-it never joins the group, it only reads offsets.
-"""
+"""End offsets and the worker group's committed offsets, read with a Kafka client of its own
+that never joins the group: asking Faust's consumer instead can hold up its fetch loop
+during a rebalance and stop the agents."""
 
 from __future__ import annotations
 
@@ -16,6 +10,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 
 class LagProbe:
+    """Reads end and committed offsets with a Kafka client that shares nothing with the worker's consumer."""
+
     def __init__(self, bootstrap: str, group_id: str):
         self._bootstrap = bootstrap
         self._group_id = group_id

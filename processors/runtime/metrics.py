@@ -1,14 +1,5 @@
-"""The sessioniser's Prometheus metrics, and the HTTP server a worker serves them on.
-
-Faust's own web server is off (it costs a worker time for nothing it needs), so a worker
-serves /metrics with prometheus_client's small threaded server on loopback. Several
-workers on one machine need several ports: a worker whose port is taken serves on a free
-one instead and logs which (FOOTFALL_PROCESSOR_METRICS_PORT=0 always picks a free one).
-
-Gauges that need a look at the whole worker (open sessions, consumer lag) are refreshed
-by a timer in the worker's event loop, where the table may be read safely; offsets come
-through a client of the timer's own (processors.runtime.lag_probe).
-"""
+"""The worker's Prometheus metrics, served on loopback (Faust's web server is off), and the
+timer that keeps its whole-worker gauges (open sessions, consumer lag) current."""
 
 from __future__ import annotations
 
@@ -23,7 +14,7 @@ import faust
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from processors.analytics.analyse import Outputs as AnalyticsOutputs
+from processors.analytics.analyse import CustomerOutputs
 from processors.sessionisation.sessionise import BatchResult
 from processors.runtime.lag_probe import LagProbe
 from processors.sessionisation.changes import Before, ClosedSession, SessionChanges, session_changes
@@ -83,8 +74,8 @@ def site_of(key: bytes) -> str:
     return key.partition(b":")[0].decode()
 
 
-class Progress:
-    """The next offset to process in each partition this worker took events from, and the
+class PartitionPositions:
+    """The next offset to process in each partition the worker took events from, and the
     partitions it reports lag for."""
 
     def __init__(self) -> None:
@@ -97,10 +88,11 @@ class Progress:
             self.next[(message.topic, message.partition)] = message.offset + 1
 
 
-PROGRESS = Progress()
 
-
-def record_batch(events: Sequence[faust.EventT], result: BatchResult, found: Mapping[bytes, Before | None], started: float) -> None:
+def record_batch(
+    events: Sequence[faust.EventT], result: BatchResult, found: Mapping[bytes, Before | None], started: float,
+    positions: PartitionPositions,
+) -> None:
     """After a batch's outputs were acknowledged: what it processed, how long it took, each
     event's lag and the sessions it opened and closed."""
     now = time.time()
@@ -110,7 +102,7 @@ def record_batch(events: Sequence[faust.EventT], result: BatchResult, found: Map
     for event in events:
         if event.message.timestamp:
             EVENT_LAG_SECONDS.observe(max(0.0, now - event.message.timestamp))
-    PROGRESS.advance(events)
+    positions.advance(events)
     record_sessions(session_changes(found, result))
 
 
@@ -153,26 +145,28 @@ def refresh_open_sessions(states: Any, sites: Sequence[str]) -> None:
         OPEN_SESSIONS.labels(site).set(count)
 
 
-async def refresh_consumer_lag(assigned: Iterable[faust.types.TP], probe: LagProbe, topics: Sequence[str]) -> None:
+async def refresh_consumer_lag(
+    assigned: Iterable[faust.types.TP], probe: LagProbe, topics: Sequence[str], positions: PartitionPositions
+) -> None:
     """Lag per partition of the agent's topics this worker owns now; partitions it gave up
     lose their series."""
     owned = sorted((tp.topic, tp.partition) for tp in assigned if tp.topic in topics)
-    for given_up in set(PROGRESS.next) - set(owned):
-        del PROGRESS.next[given_up]
+    for given_up in set(positions.next) - set(owned):
+        del positions.next[given_up]
     try:
         ends = await probe.end_offsets(owned)
         for topic, partition in owned:
             # Before its first batch from a partition, the worker resumes where the group committed.
-            position = PROGRESS.next.get((topic, partition)) or await probe.committed(topic, partition)
+            position = positions.next.get((topic, partition)) or await probe.committed(topic, partition)
             if position is not None and ends.get((topic, partition)) is not None:
                 CONSUMER_LAG.labels(topic, str(partition)).set(max(0, ends[(topic, partition)] - position))
-                PROGRESS.reported.add((topic, str(partition)))
+                positions.reported.add((topic, str(partition)))
     except KafkaError as exc:
         # An exception would end the worker; the gauges keep their last values instead.
         log.warning("consumer lag not refreshed: %s", exc)
-    for labels in PROGRESS.reported - {(t, str(p)) for t, p in owned}:
+    for labels in positions.reported - {(t, str(p)) for t, p in owned}:
         CONSUMER_LAG.remove(*labels)
-        PROGRESS.reported.discard(labels)
+        positions.reported.discard(labels)
 
 
 def serve(port: int, host: str = "127.0.0.1") -> int:
@@ -199,28 +193,29 @@ def start_series(sites: Sequence[str]) -> None:
 
 
 def install(
-    app: faust.App, table: faust.types.TableT, topics: Sequence[str], bootstrap: str, port: int, sites: Sequence[str]
+    app: faust.App, table: faust.types.TableT, positions: PartitionPositions, topics: Sequence[str], bootstrap: str,
+    port: int, sites: Sequence[str],
 ) -> None:
     """Serve the worker's metrics once it starts, and keep its gauges current."""
     start_series(sites)
     probe = LagProbe(bootstrap, app.conf.id)
 
-    @app.task
     async def serve_metrics() -> None:
         serve(port)
 
-    @app.timer(interval=REFRESH_S)
-    @timed("refresh_metrics")
     async def refresh_metrics() -> None:
         refresh_open_sessions(table.data.values(), sites)
-        await refresh_consumer_lag(app.consumer.assignment(), probe, topics)
+        await refresh_consumer_lag(app.consumer.assignment(), probe, topics, positions)
 
-    @app.on_before_shutdown.connect
     async def stop_probe(app: faust.App, **kwargs: Any) -> None:
         await probe.stop()
 
+    app.task(serve_metrics)
+    app.timer(interval=REFRESH_S)(timed("refresh_metrics")(refresh_metrics))
+    app.on_before_shutdown.connect(stop_probe)
 
-def record_analytics(outputs: AnalyticsOutputs) -> None:
+
+def record_analytics(outputs: CustomerOutputs) -> None:
     """After a batch's or a timer's analytics outputs were acknowledged."""
     for (site, segment, change), count in outputs.segment_moves.items():
         SEGMENT_MOVES.labels(site, segment, change).inc(count)

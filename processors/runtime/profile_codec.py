@@ -1,18 +1,12 @@
-"""Customer states to and from the JSON that the profiles changelog stores.
-
-As with the visitor codec (processors.runtime.visitor_codec), the table keeps CustomerState objects and
-only the changelog sees bytes: one encoding per changed visitor per batch, and decoding
-only when a worker recovers a partition.
-"""
+"""Customer states to and from the JSON that the profiles changelog stores, so that a
+worker taking over a partition recovers its customers' analytics (processors.runtime.table_codec)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from faust.serializers.codecs import register
-
 from processors.analytics.analyse import CustomerState
-from processors.analytics.funnels import Progress
+from processors.analytics.funnels import FunnelProgress
 from processors.analytics.profiles import Acquisition, CustomerProfile, ProductStats, Stamped
 from processors.analytics.surveys import Answer
 from processors.runtime.table_codec import JsonCodec
@@ -81,7 +75,7 @@ def load(d: dict[str, Any]) -> CustomerState:
         clock_ms=d["clock"],
         next_check_ms=d["next"],
         funnels={
-            name: Progress(tuple(tuple(e) for e in entries), tuple(reached), watermark, version)
+            name: FunnelProgress(tuple(tuple(e) for e in entries), tuple(reached), watermark, version)
             for name, (entries, reached, watermark, version) in d["funnels"].items()
         },
         seq=d["seq"],
@@ -89,4 +83,4 @@ def load(d: dict[str, Any]) -> CustomerState:
     )
 
 
-register(CODEC_NAME, JsonCodec(dump, load))
+CODEC = JsonCodec(CODEC_NAME, dump, load)

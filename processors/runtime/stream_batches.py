@@ -1,15 +1,7 @@
-"""An agent's events in batches, read straight from the queue Faust delivers them to.
-
-Faust's `Stream.take_events` passes every event through the stream's per-event iterator
-(context variables, sensors, processors, a buffer filled by a background drainer) and
-then batches them again, which costs a worker more per event than its own work does. Here
-a batch is read from the agent's channel queue, and what that iterator does that matters
-is done per batch: events fetched before a rebalance, or while the flow is stopped for
-one, are dropped (their partitions may be another worker's now, which reads them again);
-the rest are registered as not yet acknowledged, and acknowledged once the caller has
-processed the batch, which lets Faust commit their offsets. The agents name table
-partitions themselves, so nothing relies on the stream's current event.
-"""
+"""An agent's events in batches, read straight from the queue Faust delivers them to rather
+than through `Stream.take_events`, whose per-event iterator costs more than the worker's
+own work; what that iterator does that matters (dropping events of a past rebalance,
+registering and acknowledging the rest) is done here once per batch."""
 
 from __future__ import annotations
 

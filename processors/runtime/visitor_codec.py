@@ -1,15 +1,9 @@
-"""Visitor state to and from the JSON that the changelog topic stores.
-
-The table keeps VisitorState objects; only the changelog sees bytes, so an event costs one
-encoding of its visitor's state per batch and no decoding at all (decoding happens when a
-worker recovers a partition from the changelog).
-"""
+"""Visitor states to and from the JSON that the visitors changelog stores, so that a
+worker taking over a partition recovers its visitors' sessions (processors.runtime.table_codec)."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from faust.serializers.codecs import register
 
 from processors.sessionisation.sessions import Hit, Session, VisitorState, placed_in
 from processors.runtime.table_codec import JsonCodec
@@ -63,4 +57,4 @@ def load(data: dict[str, Any]) -> VisitorState:
     )
 
 
-register(CODEC_NAME, JsonCodec(dump, load))
+CODEC = JsonCodec(CODEC_NAME, dump, load)

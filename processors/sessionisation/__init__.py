@@ -1,0 +1,1 @@
+"""Sessionisation, pure: events placed in their visitors' sessions, with no I/O."""

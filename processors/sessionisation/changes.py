@@ -1,14 +1,6 @@
-"""Which sessions a batch opened and closed, for the sessioniser's metrics; no I/O.
-
-A session is open while it is in its visitor's state, where a late event can still change
-it; it closes when it leaves the state for good: too old to change (the visitor's later
-events moved the horizon past it) or its visitor forgotten as idle. A session merged away
-(its row deleted) neither stays open nor counts as closed. Closed sessions have final
-figures, so conversions and revenue are counted from them, once each.
-
-The batch result is compared with each visitor's sessions as the batch found them, so the
-sessionisation itself needs no knowledge of metrics.
-"""
+"""Which sessions a batch opened and closed, for the worker's metrics; no I/O. Found by
+comparing each visitor's sessions before and after the batch, so that sessionisation
+itself needs no knowledge of metrics."""
 
 from __future__ import annotations
 
@@ -22,6 +14,8 @@ from processors.sessionisation.sessions import Session, SessionRow, VisitorState
 
 @dataclass(frozen=True)
 class ClosedSession:
+    """What the metrics count of a session once its figures are final."""
+
     site_id: str
     purchases: int
     revenue: float
@@ -33,6 +27,8 @@ class ClosedSession:
 
 @dataclass
 class SessionChanges:
+    """The sessions one batch opened, by site, and those it closed."""
+
     opened: Counter[str] = field(default_factory=Counter)  # by site
     closed: list[ClosedSession] = field(default_factory=list)
 

@@ -1,10 +1,5 @@
-"""A batch of events through sessionisation, without I/O.
-
-The worker reads events in batches because most of its cost is per record it handles, not
-per event it places: one batch stores each visitor's state once and publishes each
-session's figures once (its latest version; earlier versions would be collapsed by the
-table anyway), however many of the visitor's events it held.
-"""
+"""A batch of events through sessionisation, without I/O: each visitor's state is stored,
+and each session's row published, once per batch however many events it held."""
 
 from __future__ import annotations
 
@@ -17,7 +12,7 @@ import orjson
 
 from processors.sessionisation.sessions import RowDraft, Rules, SessionRow, VisitorState, apply
 
-Record = tuple[bytes, bytes]  # (Kafka key, value)
+KeyValue = tuple[bytes, bytes]  # a Kafka record's key and value
 # An event placed in its session, for the analytics that follow in the same batch:
 # (visitor key, the event with its session_id, its time in ms).
 Placed = tuple[bytes, dict[str, Any], int]
@@ -25,9 +20,11 @@ Placed = tuple[bytes, dict[str, Any], int]
 
 @dataclass
 class BatchResult:
+    """What sessionising one batch gives: records to publish, placed events and new states."""
+
     # Records for footfall.events.sessionised: each event with its session, and moves of
     # events already published under another session, in the order they happened.
-    sessionised: list[Record] = field(default_factory=list)
+    sessionised: list[KeyValue] = field(default_factory=list)
     # Every event of the batch with its session, as decoded objects (replays included:
     # the analytics recognise those by event id themselves).
     placed: list[Placed] = field(default_factory=list)
@@ -37,7 +34,7 @@ class BatchResult:
     # The new state of every visitor whose state changed, by key.
     states: dict[bytes, VisitorState] = field(default_factory=dict)
 
-    def session_records(self) -> list[Record]:
+    def session_records(self) -> list[KeyValue]:
         """(key, value) for footfall.sessions."""
         return [(key, session_record(row)) for key, row in self.sessions.values()]
 
@@ -56,7 +53,7 @@ def session_record(row: SessionRow) -> bytes:
 
 
 def sessionise_batch(
-    records: Iterable[Record],
+    records: Iterable[KeyValue],
     stored: Callable[[bytes], VisitorState | None],
     rules_for: Callable[[str], Rules],
 ) -> BatchResult:

@@ -1,20 +1,14 @@
 """Sessionisation as a pure function: (visitor state, event) → (visitor state, outputs).
 
-A session is one visitor's events, ordered by event time, with gaps under the site's
-inactivity limit (30 minutes by default); an event carrying a campaign other than the
-session's starts a new one. Events may arrive out of order: the visitor's recent
-sessions are kept with a compact record of each event ("hits"), so a late event is
-placed where its time says and the affected sessions are recomputed. That can merge two
-sessions (a late event bridges their gap) or split one (a late campaign change), so the
-outputs say which events moved to which session and which sessions ceased to exist.
-
-Everything here is deterministic: replaying the same events over the same state gives the
-same ids, versions and figures, which is what makes a crash and replay exact.
+Events arrive out of order and may be replayed, so a late event is placed where its time
+says (which can merge or split sessions) and every id and version is derived, never drawn:
+the same events over the same state give the same outputs, which keeps a replay exact.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -33,10 +27,27 @@ class Rules:
     lateness_ms: int = 5 * 60 * 1000
 
 
+@dataclass(frozen=True)
+class SiteRules:
+    """Every site's rules: the defaults, and those of the sites with a gap of their own."""
+
+    default: Rules = Rules()
+    by_site: Mapping[str, Rules] = field(default_factory=dict)
+
+    def for_site(self, site_id: str) -> Rules:
+        return self.by_site.get(site_id, self.default)
+
+    @property
+    def idle_horizon_ms(self) -> int:
+        """How long a visitor may be idle before no session of theirs can change: the
+        longest gap of any site plus the allowed lateness."""
+        return max([self.default.gap_ms, *(rules.gap_ms for rules in self.by_site.values())]) + self.default.lateness_ms
+
+
 class Hit(NamedTuple):
     """What sessionisation needs to remember of one event; ordered by time, then event id.
 
-    A named tuple: one is made per event, and a frozen dataclass costs several times more."""
+    A named tuple: one is made per event, and it is much cheaper to make than a frozen dataclass."""
 
     ts_ms: int
     event_id: str
@@ -50,6 +61,8 @@ class Hit(NamedTuple):
 
 @dataclass
 class Session:
+    """One session of a visitor: its hits in time order and the version of its latest row."""
+
     session_id: str
     hits: list[Hit]
     version: int
@@ -65,6 +78,8 @@ class Session:
 
 @dataclass
 class VisitorState:
+    """One visitor's sessionisation state: recent sessions, ids of placed events, version counter."""
+
     site_id: str
     visitor: str
     anonymous_id: str | None = None
@@ -138,7 +153,9 @@ class RowDraft:
 
 
 @dataclass(frozen=True)
-class Outputs:
+class SessionOutputs:
+    """What placing one event changed: its session, whether it was a replay, rows and moves."""
+
     session_id: str  # the session the incoming event belongs to
     duplicate: bool
     drafts: tuple[RowDraft, ...] = ()  # of every session the event changed
@@ -334,14 +351,14 @@ def _retain(state: VisitorState, placement: Placement, rules: Rules) -> VisitorS
     )
 
 
-def apply(state: VisitorState, event: dict[str, Any], ts_ms: int, rules: Rules) -> tuple[VisitorState, Outputs]:
+def apply(state: VisitorState, event: dict[str, Any], ts_ms: int, rules: Rules) -> tuple[VisitorState, SessionOutputs]:
     """Place one event; return the new state and what changed."""
     event_id = event["event_id"]
     seen = state.placed.get(event_id) or state.forgotten.get(event_id)
     if seen is not None:
-        return state, Outputs(seen, duplicate=True)
+        return state, SessionOutputs(seen, duplicate=True)
 
-    # Built field by field: dataclasses.replace costs microseconds per call on this hot path.
+    # Built field by field: dataclasses.replace is slow on this hot path.
     state = VisitorState(
         state.site_id, state.visitor, state.anonymous_id or event.get("anonymous_id"),
         event.get("user_id") or state.user_id, state.sessions, state.seq, max(state.watermark_ms, ts_ms),
@@ -351,4 +368,4 @@ def apply(state: VisitorState, event: dict[str, Any], ts_ms: int, rules: Rules) 
     in_order = not state.sessions or hit > state.sessions[-1].hits[-1]
     placement = (_extends_or_opens if in_order else _resplit)(state, hit, rules)
     home = placement.placed[event_id]
-    return _retain(state, placement, rules), Outputs(home, False, tuple(placement.drafts), tuple(placement.moved))
+    return _retain(state, placement, rules), SessionOutputs(home, False, tuple(placement.drafts), tuple(placement.moved))

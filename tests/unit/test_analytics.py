@@ -9,21 +9,23 @@ from datetime import UTC, datetime
 import orjson
 
 from processors.runtime import profile_codec
-from processors.analytics.analyse import CustomerState, Outputs, analyse_batch, catch_up
-from processors.analytics.site_config import parse
+from processors.analytics.analyse import CustomerState, CustomerOutputs, analyse_batch, catch_up
+from infra.config import Site
+from processors.analytics.site_config import for_sites
 from processors.sessionisation.sessionise import Placed
 from schemas.topics import CUSTOMERS, FUNNEL_PROGRESS, SEGMENT_CHANGES
 
 T0 = 1_800_000_000_000
 HOUR = 3_600_000
 KEY = b"shop:anon-1"
-CONFIG = parse({
-    "sites": [{
-        "id": "shop",
-        "analytics": {"cart_abandonment_hours": 1},
-        "funnels": [{"name": "checkout", "window_s": 7200, "steps": [{"event": "Product Added"}, {"type": "purchase"}]}],
-    }]
-})
+CONFIG = for_sites([
+    Site(
+        id="shop",
+        write_key="shop_key",
+        analytics={"cart_abandonment_hours": 1},
+        funnels=[{"name": "checkout", "window_s": 7200, "steps": [{"event": "Product Added"}, {"type": "purchase"}]}],
+    )
+])
 
 
 def sessionised(event_id: str, ts_ms: int, type_: str = "track", name: str = "x", **fields) -> Placed:
@@ -41,11 +43,11 @@ BATCH = [
 ]
 
 
-def run(records, stored: dict[bytes, CustomerState] | None = None) -> Outputs:
+def run(records, stored: dict[bytes, CustomerState] | None = None) -> CustomerOutputs:
     return analyse_batch(records, (stored or {}).get, CONFIG.for_site, lambda site: None)
 
 
-def decoded(outputs: Outputs, topic: str) -> list[dict]:
+def decoded(outputs: CustomerOutputs, topic: str) -> list[dict]:
     return [orjson.loads(value) for name, _, value in outputs.records() if name == topic]
 
 
@@ -82,7 +84,7 @@ def test_identifying_deletes_the_anonymous_customer_row() -> None:
 
 def test_the_timer_records_an_abandoned_cart_when_it_was_due_and_a_purchase_ends_it() -> None:
     state = run(BATCH).states[KEY]
-    outputs = Outputs()
+    outputs = CustomerOutputs()
     catch_up(KEY, state, CONFIG.for_site("shop"), T0 + 10 * HOUR, None, outputs)
     changes = [(c["segment"], c["change"], c["at_ms"]) for c in decoded(outputs, SEGMENT_CHANGES.name)]
     assert changes == [("cart_abandoners", "entered", T0 + 1000 + HOUR)]
@@ -99,5 +101,5 @@ def test_the_changelog_codec_round_trips_a_full_state() -> None:
                    sessionised("e5", T0 + 4000, "identify", "identify", traits={"plan": "pro", "tags": ["a"]}, user_id="U-1")])
     state = outputs.states[KEY]
     assert state.funnels["checkout"].level == 2
-    codec = profile_codec.JsonCodec(profile_codec.dump, profile_codec.load)
+    codec = profile_codec.CODEC
     assert codec.loads(codec.dumps(state)) == state

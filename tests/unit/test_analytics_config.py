@@ -1,4 +1,4 @@
-"""Per-site analytics configuration from the config file: defaults, parsing and errors."""
+"""Per-site analytics configuration from the sites Settings read: defaults, parsing and errors."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from infra.config import DEMO_SITE, Settings, Site
 from processors.analytics import site_config
-from processors.analytics.site_config import Parameters
+from processors.analytics.parameters import Parameters
 
 CONFIG = """
 [[sites]]
@@ -39,10 +40,15 @@ write_key = "blog_key"
 """
 
 
-def test_a_site_with_segments_funnels_and_parameters(tmp_path: Path) -> None:
+def sites(raw: list[dict]) -> list[Site]:
+    return [Site.model_validate(site) for site in raw]
+
+
+def test_a_site_with_segments_funnels_and_parameters(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = tmp_path / "footfall.toml"
     path.write_text(CONFIG)
-    shop = site_config.load(path).for_site("shop")
+    monkeypatch.setenv("FOOTFALL_CONFIG", str(path))
+    shop = site_config.for_sites(Settings().sites).for_site("shop")
     assert shop.analytics.cart_abandonment_hours == 2
     assert shop.analytics.churn_days == 90
     names = [segment.name for segment in shop.segment_rules]
@@ -52,15 +58,15 @@ def test_a_site_with_segments_funnels_and_parameters(tmp_path: Path) -> None:
 
 
 def test_sites_without_analytics_get_the_defaults() -> None:
-    config = site_config.parse(tomllib.loads(CONFIG))
-    for site in (config.for_site("blog"), site_config.load(None).for_site("demo")):
+    config = site_config.for_sites(sites(tomllib.loads(CONFIG)["sites"]))
+    for site in (config.for_site("blog"), site_config.for_sites([DEMO_SITE]).for_site("demo")):
         assert site.analytics == Parameters()
         assert site.funnel_definitions == ()
         assert "new" in {segment.name for segment in site.segment_rules}
 
 
 def test_builtins_can_be_turned_off() -> None:
-    site = site_config.parse({"sites": [{"id": "s", "analytics": {"builtin_segments": False}}]}).for_site("s")
+    site = site_config.for_sites(sites([{"id": "s", "write_key": "k", "analytics": {"builtin_segments": False}}])).for_site("s")
     assert site.segment_rules == ()
 
 
@@ -79,5 +85,5 @@ def test_builtins_can_be_turned_off() -> None:
 )
 def test_mistakes_name_the_site_and_what_is_wrong(site: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message) as error:
-        site_config.parse({"sites": [{"id": "shop", **site}]})
+        site_config.for_sites(sites([{"id": "shop", "write_key": "k", **site}]))
     assert "sites.0" in str(error.value)

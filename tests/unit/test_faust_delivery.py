@@ -11,7 +11,7 @@ import mode
 import pytest
 from mode.utils.locks import Event
 
-from processors.runtime.app_factory import _carry_on, _PromptConsumer
+from processors.runtime.transport import PromptConsumer, carry_on
 
 
 async def add_when_ready(first: asyncio.Future, second: asyncio.Future) -> int:
@@ -25,7 +25,7 @@ def test_a_coroutine_started_by_hand_finishes_under_the_loop() -> None:
         coroutine = add_when_ready(first, second)
         pending = coroutine.send(None)
         assert pending is first
-        finished = asyncio.ensure_future(_carry_on(coroutine, pending))
+        finished = asyncio.ensure_future(carry_on(coroutine, pending))
         first.set_result(2)
         await asyncio.sleep(0)
         second.set_result(3)
@@ -52,12 +52,12 @@ def test_exceptions_and_cancellation_reach_the_coroutine() -> None:
         loop = asyncio.get_running_loop()
         failing, waiting = loop.create_future(), loop.create_future()
         first = guarded(failing)
-        task = asyncio.ensure_future(_carry_on(first, first.send(None)))
+        task = asyncio.ensure_future(carry_on(first, first.send(None)))
         failing.set_exception(ValueError("boom"))
         with pytest.raises(KeyError, match="after handling"):
             await task
         second = guarded(waiting)
-        task = asyncio.ensure_future(_carry_on(second, second.send(None)))
+        task = asyncio.ensure_future(carry_on(second, second.send(None)))
         await asyncio.sleep(0)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -71,7 +71,7 @@ class Delivering(mode.Service):
     """What `_deliver` uses of Faust's consumer: the conductor's callback, the flow's
     suspension event, and mode's wait_first."""
 
-    _deliver = _PromptConsumer._deliver
+    _deliver = PromptConsumer._deliver
 
     def __init__(self, callback) -> None:
         super().__init__()

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processors.analytics.conditions import Condition, RuleError
-from processors.analytics.funnels import Funnel, Progress, Step, advance, parse_steps
+from processors.analytics.funnels import Funnel, FunnelProgress, Step, advance, parse_steps
 
 STEP_NAMES = ("s1", "s2", "s3", "s4")
 
@@ -34,8 +34,8 @@ def payload(event_id: str, matched: frozenset[int]) -> dict:
     return {"event_id": event_id, "type": "track", "name": "x", "properties": {"tags": [f"s{k}" for k in sorted(matched)]}}
 
 
-def stream(f: Funnel, events: list[Generated]) -> tuple[Progress, list]:
-    state, outputs = Progress(), []
+def stream(f: Funnel, events: list[Generated]) -> tuple[FunnelProgress, list]:
+    state, outputs = FunnelProgress(), []
     for event_id, ts, matched in events:
         state, out = advance(f, state, payload(event_id, matched), ts)
         if out is not None:
@@ -154,8 +154,8 @@ def test_a_replayed_event_changes_nothing() -> None:
 
 def test_events_matching_no_step_leave_the_state_alone() -> None:
     f = funnel(2, 10)
-    state, out = advance(f, Progress(), payload("x", frozenset()), 5)
-    assert (state, out) == (Progress(), None)
+    state, out = advance(f, FunnelProgress(), payload("x", frozenset()), 5)
+    assert (state, out) == (FunnelProgress(), None)
 
 
 def test_old_entries_are_forgotten_but_their_progress_kept() -> None:

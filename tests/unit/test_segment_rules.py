@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors.analytics.site_config import Parameters
+from processors.analytics.parameters import Parameters
 from processors.analytics.conditions import Condition, RuleError, comparer
 from processors.analytics.profiles import CustomerProfile, Stamped
 from processors.analytics.rfm import Boundaries

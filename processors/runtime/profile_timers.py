@@ -1,0 +1,54 @@
+"""The timers that change profiles without an event: one wakes the profiles whose segments
+time alone can change (an abandoned cart, a customer who churns), the other recomputes
+each site's RFM boundaries and rewrites the rows of customers whose scores they change."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+from processors.analytics import rfm
+from processors.analytics.analyse import CustomerOutputs, CustomerState, catch_up, refresh, write_customer
+from processors.runtime.publishing import customer_records, publish_until_stored
+from processors.runtime.worker import Worker
+
+
+async def _publish_then_save(worker: Worker, outputs: CustomerOutputs) -> None:
+    """A timer's outputs: acknowledged first, then the states that produced them."""
+    await publish_until_stored(worker.publisher, customer_records(outputs))
+    worker.save_profiles(outputs)
+
+
+async def wake_due_profiles(worker: Worker) -> None:
+    """Segments of profiles whose next check has come, evaluated at the moments due."""
+    now_ms = int(time.time() * 1000)
+    async with worker.lock:
+        outputs = CustomerOutputs()
+        for key, state in worker.owned_profiles():
+            if state.next_check_ms is not None and state.next_check_ms <= now_ms:
+                site_id = state.profile.site_id
+                catch_up(key, state, worker.analytics.for_site(site_id), now_ms, worker.bounds.get(site_id), outputs)
+        if outputs.states:
+            await _publish_then_save(worker, outputs)
+
+
+async def refresh_rfm(worker: Worker) -> None:
+    """New cut points over each site's purchasers; customers whose scores they change get
+    a new row (and their RFM segments a new evaluation)."""
+    async with worker.lock:
+        by_site: dict[str, list[tuple[bytes, CustomerState]]] = defaultdict(list)
+        for key, state in worker.owned_profiles():
+            by_site[state.profile.site_id].append((key, state))
+        outputs = CustomerOutputs()
+        for site_id, members in by_site.items():
+            new = rfm.boundaries(state.profile for _, state in members)
+            old, worker.bounds[site_id] = worker.bounds.get(site_id), new
+            if new == old:
+                continue
+            site = worker.analytics.for_site(site_id)
+            for key, state in members:
+                if rfm.scores(state.profile, old) != rfm.scores(state.profile, new):
+                    state = refresh(key, state, site, state.clock_ms, new, outputs, customer_changed=True)
+                    write_customer(key, state, site, new, outputs)
+        if outputs.states:
+            await _publish_then_save(worker, outputs)
