@@ -200,7 +200,7 @@ def _cart(profile: CustomerProfile, event: Mapping[str, Any], ts_ms: int) -> Cus
 
 def _survey(profile: CustomerProfile, event: Mapping[str, Any], ts_ms: int) -> CustomerProfile:
     answer = surveys.parse_answer(event, ts_ms)
-    if isinstance(answer, surveys.Rejected):
+    if isinstance(answer, surveys.InvalidAnswer):
         return profile
     return evolve(profile, surveys={**profile.surveys, answer.survey: surveys.latest(profile.surveys.get(answer.survey), answer)})
 

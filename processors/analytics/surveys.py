@@ -34,10 +34,6 @@ class InvalidAnswer:
     reason: str
 
 
-# The former name, until processors/analytics/profiles.py checks for InvalidAnswer.
-Rejected = InvalidAnswer
-
-
 def is_survey(event: Mapping[str, Any]) -> bool:
     return event.get("type") == "track" and event.get("name") == SURVEY_EVENT
 
