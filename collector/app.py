@@ -27,12 +27,14 @@ from collector import metrics
 from collector.cors import cors_headers, preflight_allowed
 from collector.enrich import RequestMeta, normalise
 from collector.geo import Geolocator
+from collector.limits import Measured, measure, time_refusal
 from collector.parsing import (
+    Carried,
     Rejected,
     RequestError,
+    carried_messages,
     decode_body,
     parse_json_object,
-    raw_messages,
     too_large,
     validate_messages,
     write_key_from,
@@ -67,6 +69,15 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def dead_letter_text(raw: Any, limit: int) -> str:
+    """The refused message as JSON for an operator to read, cut at `limit` characters; a
+    message too deep to write as JSON is kept as a note saying so."""
+    try:
+        return orjson.dumps(raw).decode()[:limit]
+    except orjson.JSONEncodeError:
+        return '"(not kept: nested too deeply to write as JSON)"'
+
+
 def fallback_event_id(site_id: str, raw: Any) -> str:
     """A stable id for a message sent without messageId, so that a retry maps to the same id."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, site_id + orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()))
@@ -77,6 +88,7 @@ class Ingest:
 
     def __init__(self, settings: Settings, publisher: Publisher):
         self.settings = settings
+        self.limits = settings.limits
         self.publisher = publisher
         self.locate = Geolocator(settings.geoip_city_db).locate
 
@@ -100,18 +112,27 @@ class Ingest:
             metrics.PAYLOAD_BYTES.labels(site.id).inc(len(body))
             if origin and not site.allows_origin(origin):
                 raise RequestError(403, "origin_not_allowed", f"site {site.id!r} does not accept requests from {origin}")
-            raws = raw_messages(endpoint, payload)
+            carried = carried_messages(endpoint, payload, self.limits.max_messages)
             if site.respect_dnt and declines_tracking(request.headers):
-                metrics.EVENTS_REJECTED.labels(site.id, "do_not_track").inc(len(raws))
-                body = {"success": True, "accepted": 0, "ignored": len(raws), "reason": "do_not_track"}
+                ignored = len(carried.messages)
+                metrics.EVENTS_REJECTED.labels(site.id, "do_not_track").inc(ignored)
+                body = {"success": True, "accepted": 0, "ignored": ignored, "reason": "do_not_track"}
                 return json_response(body, 200, self.cors(origin, site))
+            measured = measure(carried.messages, carried.shared_context, self.limits)
+            if measured.output_bytes > self.limits.max_output_bytes:
+                raise RequestError(
+                    413,
+                    "output_too_large",
+                    f"the messages would make {measured.output_bytes} bytes of events, "
+                    f"over the limit of {self.limits.max_output_bytes} bytes a request",
+                )
             meta = RequestMeta(
                 site_id=site.id,
                 received_at=received_at,
                 client_ip=request.client.host if request.client else None,
                 user_agent=request.headers.get("user-agent"),
             )
-            records, types, rejected = self.records_for(raws, meta, endpoint)
+            records, types, rejected = self.records_for(carried, measured, meta, endpoint)
             with metrics.PRODUCE_SECONDS.time():
                 await self.publisher.publish(records)
         except RequestError as exc:
@@ -130,14 +151,21 @@ class Ingest:
         return self.answer(len(types), rejected, endpoint, self.cors(origin, site))
 
     def records_for(
-        self, raws: list[Any], meta: RequestMeta, endpoint: str
+        self, carried: Carried, measured: Measured, meta: RequestMeta, endpoint: str
     ) -> tuple[list[Record], list[str], list[Rejected]]:
-        valid, rejected = validate_messages(raws)
+        """Records for the messages within bounds; every other one dead-lettered with its reason."""
+        over_limit = [Rejected(index, reason, carried.messages[index]) for index, reason in measured.reasons.items()]
+        raws = {index: carried.merged(index) for index in range(len(carried.messages)) if index not in measured.reasons}
+        valid, rejected = validate_messages(raws.items())
+        rejected += over_limit
         records: list[Record] = []
         types: list[str] = []
         for index, message in valid:
             try:
                 event = normalise(message, meta, partial(fallback_event_id, meta.site_id, raws[index]), self.locate)
+                refusal = time_refusal(event.ts, meta.received_at, self.limits)
+                if refusal is not None:
+                    raise ValueError(refusal)
             except ValueError as exc:
                 rejected.append(Rejected(index, str(exc), raws[index]))
                 continue
@@ -149,7 +177,7 @@ class Ingest:
                 received_at=meta.received_at,
                 endpoint=endpoint,
                 reason=item.reason,
-                raw=orjson.dumps(item.raw).decode(),
+                raw=dead_letter_text(item.raw, self.limits.max_message_bytes),
             )
             records.append(Record(topics.DEAD_LETTER.name, meta.site_id.encode(), dead.model_dump_json().encode()))
         return records, types, sorted(rejected, key=lambda item: item.index)

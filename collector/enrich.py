@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -58,14 +58,17 @@ def event_time(received_at: datetime, timestamp: datetime | None, sent_at: datet
 
     A device clock can be hours off, but the same error sits in both `timestamp` and
     `sentAt`, so their difference (how long the event waited on the device) is right; it is
-    subtracted from the moment the server received the batch.
+    subtracted from the moment the server received the batch. An event stamped after its
+    own batch was sent cannot have waited a negative time: like Segment, it is placed at
+    the moment of receipt. Without `sentAt` the timestamp is taken as sent; the collector
+    then refuses one outside its horizon (collector.limits).
     """
     if timestamp is None:
         return received_at
     if sent_at is None:
         return timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=received_at.tzinfo)
     waited = _aware(sent_at, received_at) - _aware(timestamp, received_at)
-    return received_at - waited
+    return received_at - max(waited, timedelta(0))
 
 
 def _aware(moment: datetime, reference: datetime) -> datetime:

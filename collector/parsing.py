@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,31 +94,41 @@ def write_key_from(authorization: str | None, payload: dict[str, Any]) -> str | 
     return key if isinstance(key, str) and key else None
 
 
-def raw_messages(endpoint: str, payload: dict[str, Any]) -> list[Any]:
-    """The messages a request carries: `batch` for /v1/batch, else the body itself, whose
-    type the endpoint implies (/v1/track carries a track call). A batch-level `context`
-    and `sentAt` fill in what a message leaves out."""
+@dataclass(frozen=True)
+class Carried:
+    """The messages a request carries, and what a batch shares with each of them."""
+
+    messages: list[Any]
+    shared_context: dict[str, Any]
+    sent_at: Any = None
+
+    def merged(self, index: int) -> Any:
+        """Message `index` with the batch's `context` and `sentAt` filling in what it leaves
+        out: Segment SDKs put `sentAt` (and sometimes `context`) on the batch."""
+        message = self.messages[index]
+        if not isinstance(message, dict) or (not self.shared_context and self.sent_at is None):
+            return message
+        own = message.get("context")
+        merged = {**message, "context": {**self.shared_context, **own} if isinstance(own, dict) else self.shared_context}
+        if self.sent_at is not None and merged.get("sentAt") is None:
+            merged["sentAt"] = self.sent_at
+        return merged
+
+
+def carried_messages(endpoint: str, payload: dict[str, Any], max_messages: int) -> Carried:
+    """`batch` for /v1/batch, else the body itself, whose type the endpoint implies
+    (/v1/track carries a track call). A batch of more than `max_messages` is refused whole."""
     if endpoint != BATCH_ENDPOINT:
-        return [{**payload, "type": payload.get("type") or endpoint}]
+        return Carried([{**payload, "type": payload.get("type") or endpoint}], {})
     batch = payload.get("batch")
     if not isinstance(batch, list):
         raise RequestError(400, "invalid_shape", "`batch` must be a list of messages", field="batch")
+    if len(batch) > max_messages:
+        raise RequestError(
+            413, "too_many_messages", f"the batch holds {len(batch)} messages, over the limit of {max_messages}", field="batch"
+        )
     shared = payload.get("context")
-    sent_at = payload.get("sentAt")
-    if (not isinstance(shared, dict) or not shared) and sent_at is None:
-        return batch
-    return [_with_batch_fields(message, shared if isinstance(shared, dict) else {}, sent_at) for message in batch]
-
-
-def _with_batch_fields(message: Any, shared: dict[str, Any], sent_at: Any) -> Any:
-    """Segment SDKs put `sentAt` (and sometimes `context`) on the batch, not on each message."""
-    if not isinstance(message, dict):
-        return message
-    own = message.get("context")
-    merged = {**message, "context": {**shared, **own} if isinstance(own, dict) else shared}
-    if sent_at is not None and merged.get("sentAt") is None:
-        merged["sentAt"] = sent_at
-    return merged
+    return Carried(batch, shared if isinstance(shared, dict) else {}, payload.get("sentAt"))
 
 
 def describe_error(error: ValidationError, within: str | None = None) -> str:
@@ -153,10 +164,11 @@ def validate_message(raw: Any) -> Message:
         raise ValueError(describe_error(exc)) from None
 
 
-def validate_messages(raws: list[Any]) -> tuple[list[tuple[int, Message]], list[Rejected]]:
+def validate_messages(raws: Iterable[tuple[int, Any]]) -> tuple[list[tuple[int, Message]], list[Rejected]]:
+    """Each (index, message) validated on its own: the invalid ones set aside with their reason."""
     accepted: list[tuple[int, Message]] = []
     rejected: list[Rejected] = []
-    for index, raw in enumerate(raws):
+    for index, raw in raws:
         try:
             accepted.append((index, validate_message(raw)))
         except ValueError as exc:

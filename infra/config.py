@@ -60,6 +60,27 @@ class Site(BaseModel):
         return any(fnmatch.fnmatchcase(origin, pattern) for pattern in self.allowed_origins)
 
 
+class RequestLimits(BaseModel):
+    """What one request to the collector may hold; the defaults follow Segment's HTTP API
+    (32 KB a message), so no real SDK meets them and a hostile sender does."""
+
+    # Messages in one batch: more refuses the request (413).
+    max_messages: int = Field(default=2500, ge=1)
+    # One message as JSON, with the batch's context merged in: more refuses that message.
+    max_message_bytes: int = Field(default=32 * 1024, ge=1024)
+    # Characters in any key or string value of a message.
+    max_string_chars: int = Field(default=8192, ge=64)
+    # How deeply objects and arrays nest inside a message.
+    max_depth: int = Field(default=32, ge=4, le=200)
+    # Bytes of events one request may produce in all: more refuses the request (413)
+    # before any event is built.
+    max_output_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
+    # Event times older than this many days (backfills of history reach back years), or
+    # ahead of the server's clock by more than max_future_s, refuse that message.
+    horizon_days: int = Field(default=5 * 365, ge=1)
+    max_future_s: float = Field(default=24 * 3600, ge=0)
+
+
 DEMO_SITE = Site(id="demo", write_key="demo_key", allowed_origins=list(LOCAL_ORIGINS))
 
 
@@ -119,6 +140,7 @@ class Settings(BaseSettings):
     # Worker processes answering on the one port.
     collector_workers: int = 2
     max_body_bytes: int = 512 * 1024
+    limits: RequestLimits = Field(default_factory=RequestLimits)
     retry_after_s: int = 5
     # A MaxMind City database (.mmdb) adds region and city to the country every event gets.
     geoip_city_db: Path | None = None

@@ -27,6 +27,12 @@ def test_device_clock_error_cancels_out(happened, clock_error, waited, transit) 
     assert event_time(received, timestamp, sent_at) == happened + transit
 
 
+def test_an_event_stamped_after_its_batch_was_sent_is_placed_at_receipt() -> None:
+    sent_at = RECEIVED - timedelta(hours=3)  # the device clock is three hours slow
+    assert event_time(RECEIVED, sent_at + timedelta(days=400), sent_at) == RECEIVED
+    assert event_time(RECEIVED, sent_at - timedelta(seconds=2), sent_at) == RECEIVED - timedelta(seconds=2)
+
+
 def test_event_time_without_both_clocks() -> None:
     assert event_time(RECEIVED, None, None) == RECEIVED
     stamped = RECEIVED - timedelta(minutes=3)

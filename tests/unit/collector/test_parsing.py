@@ -10,7 +10,7 @@ from collector.parsing import (
     RequestError,
     decode_body,
     parse_json_object,
-    raw_messages,
+    carried_messages,
     validate_message,
     validate_messages,
     write_key_from,
@@ -68,17 +68,29 @@ def test_write_key_from_basic_user_else_body() -> None:
         write_key_from("Basic !!!", {})
 
 
+def merged_messages(endpoint: str, payload: dict, max_messages: int = 100) -> list:
+    carried = carried_messages(endpoint, payload, max_messages)
+    return [carried.merged(index) for index in range(len(carried.messages))]
+
+
 def test_single_endpoints_imply_the_type_and_batches_share_context() -> None:
-    assert raw_messages("track", {"event": "E"})[0]["type"] == "track"
+    assert merged_messages("track", {"event": "E"})[0]["type"] == "track"
     shared = {"batch": [{"type": "page", "context": {"locale": "fr"}}, {"type": "page"}], "context": {"ip": "1.2.3.4", "locale": "en"}}
-    first, second = raw_messages("batch", shared)
+    first, second = merged_messages("batch", shared)
     assert first["context"] == {"ip": "1.2.3.4", "locale": "fr"}
     assert second["context"] == {"ip": "1.2.3.4", "locale": "en"}
-    stamped = raw_messages("batch", {"batch": [{"type": "page"}, {"type": "page", "sentAt": "own"}], "sentAt": "batch"})
+    stamped = merged_messages("batch", {"batch": [{"type": "page"}, {"type": "page", "sentAt": "own"}], "sentAt": "batch"})
     assert [m["sentAt"] for m in stamped] == ["batch", "own"]
     with pytest.raises(RequestError) as caught:
-        raw_messages("batch", {"batch": {}})
+        merged_messages("batch", {"batch": {}})
     assert caught.value.field == "batch"
+
+
+def test_a_batch_over_the_message_limit_is_refused_whole() -> None:
+    assert len(merged_messages("batch", {"batch": [{"type": "page"}] * 3}, max_messages=3)) == 3
+    with pytest.raises(RequestError) as caught:
+        merged_messages("batch", {"batch": [{"type": "page"}] * 4}, max_messages=3)
+    assert caught.value.status == 413 and caught.value.error == "too_many_messages" and "4 messages" in caught.value.detail
 
 
 @pytest.mark.parametrize(
@@ -109,7 +121,7 @@ invalid = st.sampled_from([{"type": "track"}, {"type": "nope", "anonymousId": "a
 
 @given(st.lists(st.one_of(valid, invalid), max_size=40))
 def test_every_message_is_either_accepted_or_rejected_once(batch: list) -> None:
-    accepted, rejected = validate_messages(batch)
+    accepted, rejected = validate_messages(enumerate(batch))
     indices = [i for i, _ in accepted] + [r.index for r in rejected]
     assert sorted(indices) == list(range(len(batch)))
     assert all(isinstance(batch[i], dict) and "anonymousId" in batch[i] for i, _ in accepted)
