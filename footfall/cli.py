@@ -14,7 +14,6 @@ from typing import Any
 
 import orjson
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -30,6 +29,7 @@ from footfall.local.processes import Started, wait_until
 from footfall.reports.queries import Scope
 from footfall.local.stack import Part, Stack
 from footfall.reports.summary import event_count, summarise
+from footfall.terminal import console, literal, shown, styled
 from infra.clickhouse.backend import ClickHouseError, is_read_only
 from infra.clickhouse.connect import open_backend
 from infra.clickhouse.migrations import migrate as run_migrations
@@ -38,13 +38,12 @@ from infra.clickhouse.warehouse import open_warehouse
 LANDING_TIMEOUT_S = 300.0
 
 app = typer.Typer(help="footfall: self-hosted behaviour analytics.", no_args_is_help=True, add_completion=False)
-console = Console()
 # The CLI reports health itself; the Kafka client's own connection errors would only repeat it.
 logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 
 def say(message: str) -> None:
-    console.print(f"[dim]•[/dim] {message}")
+    console.print(styled(("•", "dim"), " ", message))
 
 
 def status_table(rows: list[tuple[Part, Started | None, bool]]) -> Table:
@@ -54,7 +53,7 @@ def status_table(rows: list[tuple[Part, Started | None, bool]]) -> Table:
     for part, process, healthy in rows:
         health = "[green]healthy[/green]" if healthy else "[red]not answering[/red]"
         pid = str(process.pid) if process else "[dim]not started here[/dim]"
-        table.add_row(part.name, part.address, pid, health)
+        table.add_row(literal(part.name), literal(part.address), pid, health)
     return table
 
 
@@ -73,7 +72,7 @@ def wait_for_interrupt(stack: Stack) -> None:
         time.sleep(0.5)
         lost = expected - set(stack.running())
         if lost:
-            console.print(f"[red]stopped unexpectedly:[/red] {', '.join(sorted(lost))}; see {stack.settings.state_dir / 'logs'}")
+            console.print(styled(("stopped unexpectedly:", "red"), " ", ", ".join(sorted(lost)), "; see ", stack.settings.state_dir / "logs"))
             break
 
 
@@ -89,7 +88,7 @@ def up(
     try:
         stack.up(say)
     except (RuntimeError, TimeoutError, FileNotFoundError) as exc:
-        console.print(f"[red]could not start the stack:[/red] {exc}")
+        console.print(styled(("could not start the stack:", "red"), " ", exc))
         stack.down(say)
         raise typer.Exit(1) from None
     console.print(status_table(stack.status()))
@@ -145,7 +144,7 @@ def demo_and_summary(settings: config.Settings, visitors: int = 200, days: int =
     console.print(f"the demo sent {result.sent.accepted:,} events in {plan.sessions:,} planned sessions")
     console.print("[bold]In ClickHouse now[/bold]")
     for line in summarise(query).lines():
-        console.print(f"  {line}")
+        console.print(styled("  ", line))
     console.print(
         "Query it meanwhile, for example:\n"
         '  .venv/bin/footfall query "SELECT entry_path, count() AS sessions FROM footfall.sessions FINAL '
@@ -217,7 +216,7 @@ def query(
         with open_warehouse(config.load()) as warehouse:
             rows = warehouse.query(sql)
     except ClickHouseError as exc:
-        console.print(f"[red]ClickHouse refused the query:[/red] {exc}")
+        console.print(styled(("ClickHouse refused the query:", "red"), " ", exc))
         raise typer.Exit(1) from None
     print_rows(rows, output)
 
@@ -228,6 +227,12 @@ def run_query(settings: config.Settings, sql: str) -> list[dict[str, Any]]:
         return warehouse.query(sql)
 
 
+def tsv_field(value: object) -> str:
+    """A value as ClickHouse writes TabSeparated: backslash, tab and newline escaped, so a
+    row stays one line whatever the data holds; other control characters spelled out."""
+    return shown(str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n"))
+
+
 def print_rows(rows: list[dict[str, Any]], output: OutputFormat) -> None:
     if output is OutputFormat.jsonl:
         for row in rows:
@@ -235,13 +240,13 @@ def print_rows(rows: list[dict[str, Any]], output: OutputFormat) -> None:
         return
     columns = list(rows[0]) if rows else []
     if output is OutputFormat.tsv:
-        sys.stdout.write("\t".join(columns) + "\n")
+        sys.stdout.write("\t".join(tsv_field(c) for c in columns) + "\n")
         for row in rows:
-            sys.stdout.write("\t".join("" if row[c] is None else str(row[c]) for c in columns) + "\n")
+            sys.stdout.write("\t".join("" if row[c] is None else tsv_field(row[c]) for c in columns) + "\n")
         return
-    table = Table(*columns, caption=f"{len(rows)} row(s)")
+    table = Table(*(literal(c) for c in columns), caption=f"{len(rows)} row(s)")
     for row in rows:
-        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+        table.add_row(*(literal("" if row[c] is None else row[c]) for c in columns))
     console.print(table)
 
 
@@ -254,16 +259,16 @@ def report(
     try:
         scope = Scope(site, since_day(since))
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(styled((exc, "red")))
         raise typer.Exit(2) from None
-    console.print(f"[bold]footfall report[/bold]: {site or 'all sites'}, since {scope.since.isoformat()}")
+    console.print(styled(("footfall report", "bold"), ": ", site or "all sites", f", since {scope.since.isoformat()}"))
     try:
         with open_warehouse(config.load()) as warehouse:
             for section in report_sections.build(warehouse.query, scope):
                 console.print(section)
                 console.print()
     except ClickHouseError as exc:
-        console.print(f"[red]ClickHouse refused a report query:[/red] {exc}")
+        console.print(styled(("ClickHouse refused a report query:", "red"), " ", exc))
         raise typer.Exit(1) from None
 
 
@@ -274,7 +279,8 @@ app.add_typer(costs_app, name="costs")
 def default_site(settings: config.Settings) -> str:
     """The one configured site; with several, the user must say which."""
     if len(settings.sites) != 1:
-        console.print(f"[red]several sites are configured ({', '.join(s.id for s in settings.sites)}); choose one with --site[/red]")
+        sites = ", ".join(s.id for s in settings.sites)
+        console.print(styled((f"several sites are configured ({shown(sites)}); choose one with --site", "red")))
         raise typer.Exit(2)
     return settings.sites[0].id
 
@@ -291,28 +297,28 @@ def import_costs(
         with file.open(newline="", encoding="utf-8-sig") as lines:
             rows = parse_costs(lines, site_id, version=time.time_ns() // 1_000_000)
     except CostFileError as exc:
-        console.print(f"[red]{file} was not imported:[/red]\n{exc}")
+        console.print(styled((f"{shown(file)} was not imported:", "red"), "\n", exc))
         raise typer.Exit(1) from None
     try:
         with open_warehouse(settings) as warehouse, Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"storing {len(rows):,} cost rows", total=len(rows))
             store_costs(warehouse, rows, on_chunk=lambda stored: progress.advance(task, stored))
     except ClickHouseError as exc:
-        console.print(f"[red]storing the costs failed:[/red] {exc}")
+        console.print(styled(("storing the costs failed:", "red"), " ", exc))
         raise typer.Exit(1) from None
-    console.print(f"imported {len(rows):,} cost rows for site {site_id} from {file}")
+    console.print(styled(f"imported {len(rows):,} cost rows for site ", site_id, " from ", file))
 
 
 def print_no_heatmap(site: str, path: str, since: str | None, others: list[tuple[str, int]]) -> None:
     """A mistyped path is the usual cause: name the paths that do have data."""
-    window = f" since {since}" if since else ""
-    console.print(f"[red]no page views or clicks for {site} {path}{window}[/red]")
+    window = f" since {shown(since)}" if since else ""
+    console.print(styled((f"no page views or clicks for {shown(site)} {shown(path)}{window}", "red")))
     if not others:
-        console.print(f"site {site} has no page views{window}")
+        console.print(styled("site ", site, " has no page views", window))
         return
     console.print("the most viewed paths of this site:")
     for other, views in others:
-        console.print(f"  {other}  ({views:,} views)")
+        console.print(styled("  ", other, f"  ({views:,} views)"))
 
 
 @app.command()
@@ -326,23 +332,23 @@ def heatmap(
     try:
         start = parse_since(since) if since else None
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(styled((exc, "red")))
         raise typer.Exit(2) from None
     try:
-        with open_warehouse(config.load()) as warehouse, console.status(f"reading the heatmap of {site} {path} …"):
+        with open_warehouse(config.load()) as warehouse, console.status(styled("reading the heatmap of ", site, " ", path, " …")):
             figures = read_heatmap(warehouse.query, site, path, start)
             if not (figures.views or figures.clicks):
                 print_no_heatmap(site, path, since, top_paths(warehouse.query, site, start))
                 raise typer.Exit(1)
     except ClickHouseError as exc:
-        console.print(f"[red]ClickHouse refused a heatmap query:[/red] {exc}")
+        console.print(styled(("ClickHouse refused a heatmap query:", "red"), " ", exc))
         raise typer.Exit(1) from None
     say(f"{figures.views:,} page views, {figures.visitors:,} visitors, {figures.clicks:,} clicks")
     # matplotlib only when drawing: every other command starts without it.
     from footfall.reports.heatmap_picture import draw
 
     draw(figures, out)
-    console.print(f"wrote {out}")
+    console.print(styled("wrote ", out))
 
 
 if __name__ == "__main__":

@@ -52,7 +52,8 @@ def draw(heatmap: PageHeatmap, out: Path) -> Path:
     scroll_ax.set_ylabel("depth reached")
     scroll_ax.grid(axis="x", alpha=0.3)
 
-    figure.suptitle(describe(heatmap), fontsize=10)
+    # The path comes from the data: `$` in it is a character, not mathematics.
+    figure.suptitle(describe(heatmap), fontsize=10, parse_math=False)
     figure.tight_layout()
     figure.savefig(out, dpi=80)
     return out

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from footfall.reports import queries
+from footfall.terminal import literal
 from footfall.reports.queries import QUANTILES, Scope
 from infra.clickhouse.warehouse import Query, Rows
 
@@ -39,7 +40,7 @@ def empty(title: str) -> RenderableType:
 def table(columns: Sequence[str], rows: Sequence[Sequence[str]], caption: str | None = None) -> Table:
     result = Table(*columns, caption=caption)
     for row in rows:
-        result.add_row(*row)
+        result.add_row(*(literal(cell) for cell in row))
     return result
 
 
