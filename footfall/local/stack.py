@@ -94,6 +94,8 @@ def parts(settings: Settings, registry: Registry, monitoring: bool = False) -> l
 
 
 class Stack:
+    """The local stack: the parts `footfall up` starts, their processes and health."""
+
     def __init__(self, settings: Settings, monitoring: bool = False):
         """`monitoring` adds Prometheus; a stack started with it keeps it in its status."""
         self.settings = settings
