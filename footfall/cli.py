@@ -244,7 +244,9 @@ def print_rows(rows: list[dict[str, Any]], output: OutputFormat) -> None:
         for row in rows:
             sys.stdout.write("\t".join("" if row[c] is None else tsv_field(row[c]) for c in columns) + "\n")
         return
-    table = Table(*(literal(c) for c in columns), caption=f"{len(rows)} row(s)")
+    table = Table(caption=f"{len(rows)} row(s)")
+    for column in columns:
+        table.add_column(literal(column))
     for row in rows:
         table.add_row(*(literal("" if row[c] is None else row[c]) for c in columns))
     console.print(table)

@@ -44,6 +44,11 @@ def test_query_rows_print_literally_in_every_format(capsys: pytest.CaptureFixtur
     assert lines[-1] == "tab\\there\\\\\t9"  # TabSeparated escapes: the row stays two fields
     assert all("\x1b" not in line for line in lines) and len(lines) == len(rows) + 1
 
+    with console.capture() as captured:
+        print_rows([{"[/h]": value} for value in HOSTILE], OutputFormat.table)
+    out = captured.get()
+    assert "[/h]" in out and "[/x]" in out and "root:x:0:0" in out and f"{len(HOSTILE)} row(s)" in out
+
     wide = Console(width=400, emoji=False)
     with wide.capture() as captured:
         wide.print(table(("path", "n"), [[value, "1"] for value in HOSTILE]))
