@@ -101,9 +101,10 @@ class NativeClickHouse:
         try:
             values = [tuple(as_time(row[c]) if c in timed else row[c] for c in columns) for row in rows]
             self._run(f"INSERT INTO {table} ({names}) VALUES", values)
-        except (AttributeError, TypeError, ValueError) as exc:
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
             # The driver encodes values by their column's type and fails this way on a value
-            # of another type (a string for a DateTime): the batch is refused, as by the server.
+            # of another type (a string for a DateTime), and a row may lack a column of the
+            # first: the batch is refused for what it holds, as by the server.
             raise ClickHouseError(f"cannot encode the rows for {table}: {exc}", permanent=True) from None
 
     def query(self, sql: str) -> list[dict[str, Any]]:
