@@ -49,33 +49,34 @@ def bounded(text: str, limit: int) -> str:
 
 @dataclass(frozen=True)
 class Rejection:
-    """One row set aside: where it was going, why, and the row (or record) as text."""
+    """One row set aside, bounded: where it was going, why, the row (or record) as text, and
+    its key, the same for the same rejection, so that a replayed batch's copy collapses."""
 
     table: str
     reason_class: str
     reason: str
     content: str
-    site_id: str = ""
+    site_id: str
     # topic:partition:offset of a record that could not be read, for finding it in Kafka.
-    source: str = ""
-
-    def key(self) -> str:
-        """The same rejection gets the same key, so a replayed batch's copy collapses."""
-        identity = "\0".join((self.table, self.source, self.content)).encode()
-        return hashlib.blake2b(identity, digest_size=16).hexdigest()
+    source: str
+    key: str
 
     def row(self, at: str) -> dict[str, Any]:
-        """Its footfall.rejected_rows row, bounded, stamped with when it was set aside (DateTime64 text)."""
+        """Its footfall.rejected_rows row, stamped with when it was set aside (DateTime64 text)."""
         return {
-            "site_id": bounded(self.site_id, SITE_CHARS),
-            "target_table": self.table,
-            "reason_class": self.reason_class,
-            "reason": bounded(self.reason, REASON_CHARS),
-            "source": self.source,
-            "content": bounded(self.content, CONTENT_CHARS),
-            "rejected_at": at,
-            "key": self.key(),
+            "site_id": self.site_id, "target_table": self.table, "reason_class": self.reason_class, "reason": self.reason,
+            "source": self.source, "content": self.content, "rejected_at": at, "key": self.key,
         }
+
+
+def set_aside(table: str, reason_class: str, reason: str, content: str, site_id: str = "", source: str = "") -> Rejection:
+    """A rejection keyed by all of its content (rows that differ past the bound are two) and
+    kept bounded from the start: a batch may set aside thousands."""
+    identity = "\0".join((table, source, content)).encode()
+    key = hashlib.blake2b(identity, digest_size=16).hexdigest()
+    return Rejection(
+        table, reason_class, bounded(reason, REASON_CHARS), bounded(content, CONTENT_CHARS), bounded(site_id, SITE_CHARS), source, key
+    )
 
 
 def site_of(record: Any) -> str:
@@ -95,10 +96,10 @@ def unreadable(topic: str, partition: int, offset: int, value: bytes | None, err
     except orjson.JSONDecodeError:
         site = ""
     reason = f"{type(error).__name__}: {error}"
-    return Rejection(TOPIC_TABLES.get(topic, ""), UNREADABLE, reason, text, site, f"{topic}:{partition}:{offset}")
+    return set_aside(TOPIC_TABLES.get(topic, ""), UNREADABLE, reason, text, site, f"{topic}:{partition}:{offset}")
 
 
 def refused(table: str, row: dict[str, Any] | str, reason: str) -> Rejection:
     """A row (or a statement) ClickHouse refused for what it holds, with ClickHouse's reason."""
     content = row if isinstance(row, str) else orjson.dumps(row).decode()
-    return Rejection(table, REFUSED, reason, content, site_of(row))
+    return set_aside(table, REFUSED, reason, content, site_of(row))

@@ -19,7 +19,6 @@ from infra.config import Settings
 from infra.retry import Backoff, retry_async
 from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 from sinks import metrics
-from sinks.rejections import REASON_CHARS, bounded
 from sinks.rows import RowBatch
 from sinks.service import Writer, Written
 
@@ -57,7 +56,7 @@ async def write_with_retries(writer: Writer, batch: RowBatch, consumer: AIOKafka
     if written.rejected:
         first = written.rejected[0]
         log.warning("set %d of %d rows aside in footfall.rejected_rows; the first, for %s: %s",
-                    len(written.rejected), len(batch), first.table, bounded(first.reason, REASON_CHARS))
+                    len(written.rejected), len(batch), first.table, first.reason)
     metrics.record_written(batch, written)
 
 
