@@ -351,6 +351,28 @@ EVENT_GEOGRAPHY = tuple(
 # which one moved the customer.
 SEGMENT_CHANGE_RULE = f"ALTER TABLE {DATABASE}.segment_changes ADD COLUMN IF NOT EXISTS rule String"
 
+# Rows the sink set aside rather than store: records it could not read and rows ClickHouse
+# refused for what they hold, each with the reason, the row as text (bounded) and the
+# table it was meant for. A replay sets the same row aside with the same key, which
+# collapses; the rows go after 30 days, as the dead-letter topic's records do.
+REJECTED_ROWS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {DATABASE}.rejected_rows
+(
+    site_id       LowCardinality(String),
+    target_table  LowCardinality(String),
+    reason_class  LowCardinality(String),
+    reason        String,
+    source        String,
+    content       String,
+    rejected_at   DateTime64(3, 'UTC'),
+    key           String
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(rejected_at)
+ORDER BY (site_id, target_table, key)
+TTL toDateTime(rejected_at) + INTERVAL 30 DAY
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, sessions and dead-lettered messages", (EVENTS_DDL, SESSIONS_DDL, INVALID_EVENTS_DDL)),
     Migration(2, "insert deduplication for replayed batches", INSERT_DEDUPLICATION),
@@ -367,6 +389,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "campaign costs", (CAMPAIGN_COSTS_DDL,)),
     Migration(6, "events' country, region and city", EVENT_GEOGRAPHY),
     Migration(7, "the rule behind each segment change", (SEGMENT_CHANGE_RULE,)),
+    Migration(8, "rows the sink set aside, with the reason", (REJECTED_ROWS_DDL, *deduplicated(("rejected_rows",)))),
 )
 
 MIGRATIONS_TABLE_DDL = f"""

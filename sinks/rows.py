@@ -1,7 +1,8 @@
 """Kafka record values to ClickHouse rows, grouped per table: the sink's request builder.
 
 Pure, so every conversion is tested without Kafka or ClickHouse; the writer (sinks.service)
-stores what this builds, and the consumer loop (sinks.sink) decides when.
+stores what this builds, and the consumer loop (sinks.sink) decides when. A record this
+cannot make into rows is set aside with the reason, never stored half, never fatal.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import orjson
 
 from schemas.tables import DATABASE
 from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
+from sinks.rejections import Rejection, unreadable
 
 EVENT_STRING_COLUMNS = (
     "event_id", "site_id", "type", "name", "anonymous_id", "user_id", "session_id", "url", "path", "referrer",
@@ -22,13 +24,28 @@ EVENT_STRING_COLUMNS = (
 )
 EVENT_NUMBER_COLUMNS = ("x", "y", "page_width", "page_height", "scroll_pct", "revenue")
 FIRST_VERSION = 1
+# The range DateTime64 stores: a time outside it would be stored as some other time, or
+# refused with its whole batch, so it is refused here, alone.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2299, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+# What building rows raises for a record that is not what the stages publish: not JSON,
+# not an object, a field missing or of another type, a time that cannot be.
+MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError, OSError)
+
+
+class ImpossibleTime(ValueError):
+    """A time ClickHouse's DateTime64 cannot store."""
 
 
 def moment_of(moment: str | int) -> datetime:
-    """ISO 8601 text or epoch milliseconds, in UTC."""
+    """ISO 8601 text or epoch milliseconds, in UTC, within what DateTime64 stores."""
     if isinstance(moment, int):
-        return datetime.fromtimestamp(moment / 1000, UTC)
-    return datetime.fromisoformat(moment).astimezone(UTC)
+        at = datetime.fromtimestamp(moment / 1000, UTC)
+    else:
+        at = datetime.fromisoformat(moment).astimezone(UTC)
+    if not EARLIEST <= at <= LATEST:
+        raise ImpossibleTime(f"{at.isoformat()} is outside the times ClickHouse stores ({EARLIEST.year} to {LATEST.year})")
+    return at
 
 
 def clickhouse_text(moment: datetime) -> str:
@@ -126,10 +143,12 @@ class RowBatch:
     received_at: list[float] = field(default_factory=list)
     # Segment, customer and funnel rows, by table.
     analytics: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Records that could not be made into rows, for footfall.rejected_rows.
+    rejected: list[Rejection] = field(default_factory=list)
 
     def __len__(self) -> int:
         analytics = sum(len(rows) for rows in self.analytics.values())
-        return len(self.events) + len(self.moves) + len(self.sessions) + len(self.invalid) + analytics
+        return len(self.events) + len(self.moves) + len(self.sessions) + len(self.invalid) + analytics + len(self.rejected)
 
     def add_analytics(self, table: str, row: dict[str, Any]) -> None:
         self.analytics.setdefault(table, []).append(row)
@@ -156,3 +175,11 @@ class RowBatch:
             self.add_analytics("funnel_progress", funnel_row(record))
         else:
             raise ValueError(f"the sink does not read {topic}")
+
+    def take(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
+        """A record from Kafka: its rows, or, if it cannot be made into rows, a rejection
+        that names where it sits."""
+        try:
+            self.add(topic, value)  # type: ignore[arg-type]  # None (a tombstone) is malformed too
+        except MALFORMED as exc:
+            self.rejected.append(unreadable(topic, partition, offset, value, exc))

@@ -1,8 +1,8 @@
 """The sink's consumer loop: the processors' topics, in batches, into ClickHouse.
 
-Offsets are committed only once a batch is written, and the partitions are paused while
-ClickHouse refuses it: why that stores every record exactly once is in docs/architecture.md
-(the sink).
+Offsets are committed only once a batch is written (its refused rows set aside included),
+and the partitions are paused while ClickHouse cannot take writes: why that stores every
+record exactly once is in docs/architecture.md (the sink).
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import time
 
 from aiokafka import AIOKafkaConsumer
 
+from infra import faults
 from infra.clickhouse.backend import ClickHouseError
 from infra.config import Settings
 from infra.retry import Backoff, retry_async
 from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 from sinks import metrics
 from sinks.rows import RowBatch
-from sinks.service import Writer
+from sinks.service import Writer, Written
 
 log = logging.getLogger("footfall.sink")
 TOPICS = (SESSIONISED.name, SESSIONS.name, DEAD_LETTER.name, SEGMENT_CHANGES.name, CUSTOMERS.name, FUNNEL_PROGRESS.name)
@@ -31,12 +32,13 @@ async def write_with_retries(writer: Writer, batch: RowBatch, consumer: AIOKafka
     paused partitions it returns nothing) so the group does not evict this consumer."""
     paused = False
 
-    async def write() -> None:
+    async def write() -> Written:
         if paused:
             await consumer.getmany(timeout_ms=0)
         started = time.perf_counter()
-        await asyncio.to_thread(writer.write, batch)
+        written = await asyncio.to_thread(writer.write, batch)
         metrics.INSERT_SECONDS.observe(time.perf_counter() - started)
+        return written
 
     def refused(exc: BaseException, wait: float) -> None:
         nonlocal paused
@@ -48,14 +50,37 @@ async def write_with_retries(writer: Writer, batch: RowBatch, consumer: AIOKafka
         metrics.RETRIES.inc()
 
     backoff = Backoff(initial_s=settings.sink_retry_initial_s, max_s=settings.sink_retry_max_s)
-    await retry_async(write, ClickHouseError, backoff, on_retry=refused)
+    written = await retry_async(write, ClickHouseError, backoff, on_retry=refused)
     if paused:
         consumer.resume(*consumer.assignment())
-    metrics.record_written(batch)
+    if written.rejected:
+        first = written.rejected[0]
+        log.warning("set %d of %d rows aside in footfall.rejected_rows; the first, for %s: %s",
+                    len(written.rejected), len(batch), first.table, first.reason)
+    metrics.record_written(batch, written)
+
+
+async def run(consumer: AIOKafkaConsumer, writer: Writer, settings: Settings, stopping: asyncio.Event) -> None:
+    """Batch what arrives until the batch is full or old enough, write it, then commit."""
+    batch, offsets, opened = RowBatch(), {}, time.monotonic()
+    while not stopping.is_set():
+        fetched = await consumer.getmany(timeout_ms=100, max_records=settings.sink_batch_rows)
+        for partition, records in fetched.items():
+            for record in records:
+                batch.take(partition.topic, partition.partition, record.offset, record.value)
+            offsets[partition] = records[-1].offset + 1
+        if not batch:
+            opened = time.monotonic()
+            continue
+        if len(batch) >= settings.sink_batch_rows or time.monotonic() - opened >= settings.sink_batch_s:
+            await write_with_retries(writer, batch, consumer, settings)
+            faults.reached(faults.SINK_AFTER_WRITE)
+            await consumer.commit(offsets)
+            batch, offsets, opened = RowBatch(), {}, time.monotonic()
 
 
 async def consume(writer: Writer, settings: Settings, stopping: asyncio.Event) -> None:
-    """Batch what arrives until the batch is full or old enough, write it, then commit."""
+    """The sink's consumer in its group, from the earliest offset not yet committed."""
     consumer = AIOKafkaConsumer(
         *TOPICS,
         bootstrap_servers=settings.kafka_bootstrap,
@@ -67,19 +92,6 @@ async def consume(writer: Writer, settings: Settings, stopping: asyncio.Event) -
     )
     await consumer.start()
     try:
-        batch, offsets, opened = RowBatch(), {}, time.monotonic()
-        while not stopping.is_set():
-            fetched = await consumer.getmany(timeout_ms=100, max_records=settings.sink_batch_rows)
-            for partition, records in fetched.items():
-                for record in records:
-                    batch.add(partition.topic, record.value)
-                offsets[partition] = records[-1].offset + 1
-            if not batch:
-                opened = time.monotonic()
-                continue
-            if len(batch) >= settings.sink_batch_rows or time.monotonic() - opened >= settings.sink_batch_s:
-                await write_with_retries(writer, batch, consumer, settings)
-                await consumer.commit(offsets)
-                batch, offsets, opened = RowBatch(), {}, time.monotonic()
+        await run(consumer, writer, settings, stopping)
     finally:
         await consumer.stop()

@@ -2,8 +2,9 @@
 
 A server can go away while the sink runs (restarted, upgraded, briefly unreachable), so a
 statement whose connection fails is sent again on a fresh connection, backing off; one the
-server refuses would only be refused again, so it is raised at once. Why an insert sent
-twice this way does not count twice is in docs/architecture.md (the sink).
+server refuses would only be refused again, so it is raised at once, with the server's
+error code. Why an insert sent twice this way does not count twice is in
+docs/architecture.md (the sink).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class NativeClickHouse:
         try:
             return self._client.execute(sql, params, **kwargs)
         except errors.ServerException as exc:
-            raise ClickHouseError(server_message(exc)) from None
+            raise ClickHouseError(server_message(exc), code=exc.code) from None
         except CONNECTION_ERRORS:
             # The driver drops the connection on an error already; doing it here too
             # makes sure the next attempt never reuses a dead socket.
@@ -78,13 +79,13 @@ class NativeClickHouse:
             raise
         except errors.Error as exc:
             # Refused by the driver before sending (a value that does not fit its column).
-            raise ClickHouseError(str(exc)) from None
+            raise ClickHouseError(str(exc), permanent=True) from None
 
     def _run(self, sql: str, params: Any = None, **kwargs: Any) -> Any:
         try:
             return retry_blocking(lambda: self._send(sql, params, kwargs), CONNECTION_ERRORS, self._backoff, self.attempts)
         except CONNECTION_ERRORS as exc:
-            raise ClickHouseError(f"ClickHouse unreachable after {self.attempts} attempts: {exc}") from exc
+            raise ClickHouseError(f"ClickHouse unreachable after {self.attempts} attempts: {exc}", permanent=False) from exc
 
     def execute(self, sql: str) -> None:
         self._run(sql)
@@ -100,10 +101,11 @@ class NativeClickHouse:
         try:
             values = [tuple(as_time(row[c]) if c in timed else row[c] for c in columns) for row in rows]
             self._run(f"INSERT INTO {table} ({names}) VALUES", values)
-        except (AttributeError, TypeError, ValueError) as exc:
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
             # The driver encodes values by their column's type and fails this way on a value
-            # of another type (a string for a DateTime): the batch is refused, as by the server.
-            raise ClickHouseError(f"cannot encode the rows for {table}: {exc}") from None
+            # of another type (a string for a DateTime), and a row may lack a column of the
+            # first: the batch is refused for what it holds, as by the server.
+            raise ClickHouseError(f"cannot encode the rows for {table}: {exc}", permanent=True) from None
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         rows, column_types = self._run(sql, with_column_types=True)

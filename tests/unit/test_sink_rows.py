@@ -13,7 +13,9 @@ import pytest
 
 from schemas.tables import DATABASE, EVENTS_DDL, MIGRATIONS
 from schemas.topics import CUSTOMERS, DEAD_LETTER, EVENTS, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
+from sinks.rejections import TOPIC_TABLES, UNREADABLE
 from sinks.rows import (
+    ImpossibleTime,
     RowBatch,
     clickhouse_text,
     clickhouse_time,
@@ -290,25 +292,26 @@ def test_a_topic_the_sink_does_not_read_is_refused() -> None:
         RowBatch().add(EVENTS.name, sessionised(EVENT))
 
 
-@pytest.mark.parametrize(
-    ("topic", "record", "error", "message"),
-    [
-        (SESSIONISED.name, b"not json", orjson.JSONDecodeError, "line 1 column 1 (char 0)"),
-        (SESSIONISED.name, b"", orjson.JSONDecodeError, "Input is a zero-length, empty document"),
-        (SESSIONISED.name, value({"event": EVENT}), KeyError, "'kind'"),
-        (SESSIONISED.name, sessionised({**EVENT, "ts": "yesterday"}), ValueError, "Invalid isoformat string: 'yesterday'"),
-        (SESSIONISED.name, sessionised({k: v for k, v in EVENT.items() if k != "received_at"}), KeyError, "'received_at'"),
-        (SESSIONISED.name, value({"kind": "moved", "site_id": "shop", "event_ids": [1], "session_id": "s2"}), AttributeError, "replace"),
-        (SESSIONS.name, value({**SESSION, "started_at_ms": "soon"}), ValueError, "Invalid isoformat string: 'soon'"),
-        (DEAD_LETTER.name, value({**DEAD, "received_at": None}), TypeError, "must be str"),
-        (SEGMENT_CHANGES.name, value({k: v for k, v in CHANGE.items() if k != "change"}), KeyError, "'change'"),
-        (CUSTOMERS.name, value({k: v for k, v in CUSTOMER.items() if k != "updated_ms"}), KeyError, "'updated_ms'"),
-        (FUNNEL_PROGRESS.name, value({k: v for k, v in FUNNEL.items() if k != "late"}), KeyError, "'late'"),
-    ],
-)
+# Values no stage publishes, the error building rows from each raises, and its message.
+MALFORMED_VALUES = [
+    (SESSIONISED.name, b"not json", orjson.JSONDecodeError, "line 1 column 1 (char 0)"),
+    (SESSIONISED.name, b"", orjson.JSONDecodeError, "Input is a zero-length, empty document"),
+    (SESSIONISED.name, value({"event": EVENT}), KeyError, "'kind'"),
+    (SESSIONISED.name, sessionised({**EVENT, "ts": "yesterday"}), ValueError, "Invalid isoformat string: 'yesterday'"),
+    (SESSIONISED.name, sessionised({k: v for k, v in EVENT.items() if k != "received_at"}), KeyError, "'received_at'"),
+    (SESSIONISED.name, value({"kind": "moved", "site_id": "shop", "event_ids": [1], "session_id": "s2"}), AttributeError, "replace"),
+    (SESSIONS.name, value({**SESSION, "started_at_ms": "soon"}), ValueError, "Invalid isoformat string: 'soon'"),
+    (DEAD_LETTER.name, value({**DEAD, "received_at": None}), TypeError, "must be str"),
+    (SEGMENT_CHANGES.name, value({k: v for k, v in CHANGE.items() if k != "change"}), KeyError, "'change'"),
+    (CUSTOMERS.name, value({k: v for k, v in CUSTOMER.items() if k != "updated_ms"}), KeyError, "'updated_ms'"),
+    (FUNNEL_PROGRESS.name, value({k: v for k, v in FUNNEL.items() if k != "late"}), KeyError, "'late'"),
+]
+
+
+@pytest.mark.parametrize(("topic", "record", "error", "message"), MALFORMED_VALUES)
 def test_a_malformed_value_raises_and_adds_nothing_to_the_batch(topic: str, record: bytes, error: type[Exception], message: str) -> None:
-    """The stages publish these values themselves: one the sink cannot read is a fault it
-    stops on, with no half of the record left in the batch."""
+    """Building rows raises on a value it cannot read, with no half of the record left in
+    the batch; the consumer loop's `take` sets such a record aside instead."""
     batch = RowBatch()
     batch.add(SESSIONISED.name, sessionised(EVENT))
     with pytest.raises(error, match=re.escape(message)):
@@ -316,3 +319,72 @@ def test_a_malformed_value_raises_and_adds_nothing_to_the_batch(topic: str, reco
     assert len(batch) == 1
     assert batch.events == [EVENT_ROW] and batch.received_at == [1795600801.5]
     assert (batch.moves, batch.sessions, batch.invalid, batch.analytics) == ([], [], [], {})
+
+
+
+# Times ClickHouse cannot store, and records the sink sets aside.
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "0001-01-01T00:00:00Z", "1899-12-31T23:59:59.999Z", "2300-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z",
+        "2300-01-01T00:30:00+00:30",  # 2299 in its own offset, 2300 in UTC
+        -2_208_988_800_001, 10_413_792_000_000, -62_135_596_800_000,
+    ],
+)
+def test_a_time_outside_what_datetime64_stores_is_refused(moment: str | int) -> None:
+    with pytest.raises(ImpossibleTime, match=r"is outside the times ClickHouse stores \(1900 to 2299\)$"):
+        moment_of(moment)
+
+
+def test_the_first_and_last_times_datetime64_stores_are_taken_and_read_back_by_the_engine() -> None:
+    first, last = clickhouse_time(-2_208_988_800_000), clickhouse_time("2299-12-31T23:59:59.999Z")
+    assert (first, last) == ("1900-01-01 00:00:00.000", "2299-12-31 23:59:59.999")
+    read = engine(f"SELECT toString(toDateTime64({quote(first)}, 3, 'UTC')) AS a, toString(toDateTime64({quote(last)}, 3, 'UTC')) AS b")
+    assert read == [{"a": first, "b": last}]
+
+
+def test_a_record_that_cannot_be_made_into_rows_is_set_aside_with_where_it_sits_in_kafka() -> None:
+    batch = RowBatch()
+    batch.take(SESSIONISED.name, 4, 1_234, sessionised({**EVENT, "ts": "0001-01-01T00:00:00Z"}))
+    batch.take(SESSIONISED.name, 4, 1_235, sessionised(EVENT))
+    assert batch.events == [EVENT_ROW] and len(batch) == 2
+    [rejection] = batch.rejected
+    assert rejection.table == "events" and rejection.reason_class == UNREADABLE and rejection.site_id == "shop"
+    assert rejection.source == "footfall.events.sessionised:4:1234"
+    assert rejection.reason == "ImpossibleTime: 0001-01-01T00:00:00+00:00 is outside the times ClickHouse stores (1900 to 2299)"
+    assert orjson.loads(rejection.content)["event"]["ts"] == "0001-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(("topic", "record", "error", "message"), MALFORMED_VALUES)
+def test_every_malformed_value_is_set_aside_alone_with_its_error(topic: str, record: bytes, error: type[Exception], message: str) -> None:
+    batch = RowBatch()
+    batch.take(SESSIONISED.name, 0, 7, sessionised(EVENT))
+    batch.take(topic, 2, 9, record)
+    assert batch.events == [EVENT_ROW] and (batch.moves, batch.sessions, batch.invalid, batch.analytics) == ([], [], [], {})
+    [rejection] = batch.rejected
+    assert (rejection.table, rejection.source) == (TOPIC_TABLES[topic], f"{topic}:2:9")
+    assert rejection.reason.startswith(error.__name__ + ": ") and message in rejection.reason
+    assert rejection.content == record.decode()
+
+
+@pytest.mark.parametrize(
+    ("record", "content", "site"),
+    [
+        (None, "", ""),  # a tombstone
+        (b"\xff\xfe{", "\ufffd\ufffd{", ""),  # not UTF-8
+        (b"[1, 2]", "[1, 2]", ""),  # JSON, not an object
+        (b'{"site_id": 7, "kind": "event"}', None, ""),  # a site that is not text
+        (b'{"kind": "moved", "site_id": "shop"}', None, "shop"),
+        (b"1e400", "1e400", ""),  # a number JSON cannot hold: no NaN or infinity reaches a row
+        (sessionised({**EVENT, "ts": 10**18}), None, "shop"),  # past Python's years
+        (sessionised({**EVENT, "ts": "0001-01-01T00:00:00+01:00"}), None, "shop"),  # before year 1 in UTC
+    ],
+)
+def test_records_no_stage_could_publish_are_set_aside_too(record: bytes | None, content: str | None, site: str) -> None:
+    batch = RowBatch()
+    batch.take(SESSIONISED.name, 1, 2, record)
+    [rejection] = batch.rejected
+    assert len(batch) == 1 and not batch.events
+    assert rejection.content == (content if content is not None else record.decode())  # type: ignore[union-attr]
+    assert rejection.site_id == site

@@ -1,23 +1,28 @@
 """How the sink writes a batch: table by table in the writer, and, while ClickHouse refuses,
-retried with its partitions paused and polled, resumed once written."""
+retried with its partitions paused and polled, resumed once written; and the loop around
+it: write, the fault point, then the commit."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections import Counter
+from typing import Any, NamedTuple
 
 import orjson
 import pytest
 from aiokafka import TopicPartition
 from prometheus_client import REGISTRY
 
+from infra import faults
+from infra.faults import SINK_AFTER_WRITE
 from infra.clickhouse.backend import ClickHouseError
 from infra.config import Settings
 from schemas.topics import CUSTOMERS, DEAD_LETTER, SESSIONISED, SESSIONS
+from sinks.rejections import REFUSED, UNREADABLE, refused
 from sinks.rows import RowBatch
-from sinks.service import Writer
-from sinks.sink import write_with_retries
+from sinks.service import Writer, Written
+from sinks.sink import run, write_with_retries
 
 PARTITIONS = {TopicPartition(SESSIONISED.name, 0), TopicPartition(SESSIONS.name, 3)}
 EVENT = {"event_id": "e1", "site_id": "shop", "type": "page_view", "name": "Page Viewed", "ts": 0, "received_at": 0}
@@ -49,11 +54,12 @@ class RefusingWriter:
     def __init__(self, calls: list[str], refusals: int):
         self.calls, self.refusals = calls, refusals
 
-    def write(self, batch: RowBatch) -> None:
+    def write(self, batch: RowBatch) -> Written:
         self.calls.append("write")
         if self.refusals:
             self.refusals -= 1
             raise ClickHouseError("Code: 243. Cannot reserve 1.00 MiB, not enough space")
+        return Written(Counter(events=len(batch.events), sessions=len(batch.sessions), invalid_events=len(batch.invalid)))
 
 
 class RecordingConsumer:
@@ -147,3 +153,82 @@ def test_a_refused_batch_is_retried_with_the_partitions_paused_and_polled_until_
     refused = "writing 3 rows failed, retrying in 0.0s: Code: 243. Cannot reserve 1.00 MiB, not enough space"
     assert warnings == [("footfall.sink", refused)] * 3
     assert [record.args[1] for record in caplog.records] == [0.001, 0.002, 0.002]  # type: ignore[index]
+
+
+class Record(NamedTuple):
+    offset: int
+    value: bytes | None
+
+
+class LoopConsumer(RecordingConsumer):
+    """Hands out one prepared fetch per poll, then asks the loop to stop; notes each commit."""
+
+    def __init__(self, calls: list, fetches: list[dict], stopping: asyncio.Event):
+        super().__init__(calls)
+        self.fetches, self.stopping = fetches, stopping
+
+    async def getmany(self, timeout_ms: int = 0, max_records: int | None = None) -> dict:
+        if self.fetches:
+            return self.fetches.pop(0)
+        self.stopping.set()
+        return {}
+
+    async def commit(self, offsets: dict) -> None:
+        self.calls.append(("commit", dict(offsets)))
+
+
+class NotingWriter:
+    def __init__(self, calls: list):
+        self.calls = calls
+
+    def write(self, batch: RowBatch) -> Written:
+        self.calls.append(("write", [row["event_id"] for row in batch.events], [r.source for r in batch.rejected]))
+        return Written(Counter(events=len(batch.events)), list(batch.rejected))
+
+
+def test_the_loop_writes_a_batch_then_reaches_the_fault_point_then_commits_and_survives_a_malformed_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list = []
+    monkeypatch.setattr(faults, "reached", lambda point: calls.append(("reached", point)))
+    stopping = asyncio.Event()
+    events = TopicPartition(SESSIONISED.name, 3)
+    good = [orjson.dumps({"kind": "event", "event": EVENT | {"event_id": f"e{n}"}}) for n in range(3)]
+    fetches = [{events: [Record(10, good[0]), Record(11, good[1])]}, {events: [Record(12, b"{not json"), Record(13, good[2])]}]
+    consumer = LoopConsumer(calls, fetches, stopping)
+    settings = Settings(sink_batch_rows=2, sink_batch_s=60)
+
+    asyncio.run(run(consumer, NotingWriter(calls), settings, stopping))  # type: ignore[arg-type]
+
+    assert calls == [
+        ("write", ["e0", "e1"], []), ("reached", SINK_AFTER_WRITE), ("commit", {events: 12}),
+        ("write", ["e2"], [f"{SESSIONISED.name}:3:12"]), ("reached", SINK_AFTER_WRITE), ("commit", {events: 14}),
+    ]
+
+
+class SettingAsideWriter:
+    """Stores every event but the first, which it sets aside as ClickHouse refused."""
+
+    def write(self, batch: RowBatch) -> Written:
+        aside = [refused("events", batch.events[0], "Code: 72. Cannot read floating point value")]
+        return Written(Counter(events=len(batch.events) - 1), aside + list(batch.rejected))
+
+
+def test_rows_set_aside_are_counted_by_table_and_reason_and_logged_not_counted_as_written(caplog: pytest.LogCaptureFixture) -> None:
+    rows = batch()
+    rows.add(SESSIONISED.name, orjson.dumps({"kind": "event", "event": EVENT | {"event_id": "e2"}}))
+    rows.take(SESSIONS.name, 1, 5, b"[]")
+    names = ("footfall_sink_rows_rejected_total", "footfall_sink_rows_written_total")
+    before = {
+        "refused": sample(names[0], table="events", reason_class=REFUSED),
+        "unreadable": sample(names[0], table="sessions", reason_class=UNREADABLE),
+        "written": sample(names[1], table="events"),
+    }
+    with caplog.at_level(logging.WARNING, logger="footfall.sink"):
+        asyncio.run(write_with_retries(SettingAsideWriter(), rows, RecordingConsumer([]), Settings()))  # type: ignore[arg-type]
+    assert sample(names[0], table="events", reason_class=REFUSED) == before["refused"] + 1
+    assert sample(names[0], table="sessions", reason_class=UNREADABLE) == before["unreadable"] + 1
+    assert sample(names[1], table="events") == before["written"] + 1
+    assert [record.getMessage() for record in caplog.records] == [
+        "set 2 of 5 rows aside in footfall.rejected_rows; the first, for events: Code: 72. Cannot read floating point value"
+    ]
