@@ -254,75 +254,82 @@ HEATMAP_BANDS = 100
 SCROLL_BAND_PCT = 25
 
 
-def hourly_rollup(table: str, columns: tuple[str, ...], sort_keys: tuple[str, ...] = ()) -> str:
-    """A rollup per site, path and hour, the shape of every heatmap and page query."""
-    body = ",\n    ".join(("site_id  LowCardinality(String)", "path  String", "hour  DateTime('UTC')", *columns))
-    return f"""
-CREATE TABLE IF NOT EXISTS {DATABASE}.{table}
+@dataclass(frozen=True)
+class Rollup:
+    """An hourly rollup per site and path (every heatmap and page query's shape) and its view."""
+
+    table: str
+    columns: tuple[str, ...]
+    sort_keys: tuple[str, ...]
+    select: str  # the rollup's own columns, computed from an hour's events
+    where: str  # which events it keeps
+
+    def table_ddl(self) -> str:
+        body = ",\n    ".join(("site_id  LowCardinality(String)", "path  String", "hour  DateTime('UTC')", *self.columns))
+        return f"""
+CREATE TABLE IF NOT EXISTS {DATABASE}.{self.table}
 (
     {body}
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(hour)
-ORDER BY (site_id, path, hour{"".join(", " + key for key in sort_keys)})
+ORDER BY ({", ".join(("site_id", "path", "hour", *self.sort_keys))})
 """
 
-
-HEATMAP_CLICKS_DDL = hourly_rollup(
-    "heatmap_clicks", ("y_band  UInt16", "x_bucket  UInt8", "clicks  AggregateFunction(uniqExact, String)"), ("y_band", "x_bucket")
-)
-
-HEATMAP_CLICKS_VIEW_DDL = f"""
-CREATE MATERIALIZED VIEW IF NOT EXISTS {DATABASE}.heatmap_clicks_mv TO {DATABASE}.heatmap_clicks AS
+    def view_ddl(self, by_bot: bool) -> str:
+        bot = ("bot",) if by_bot else ()
+        return f"""
+CREATE MATERIALIZED VIEW IF NOT EXISTS {DATABASE}.{self.table}_mv TO {DATABASE}.{self.table} AS
 SELECT site_id, path, toStartOfHour(ts) AS hour,
-       toUInt8(least(floor(assumeNotNull(x) / assumeNotNull(page_width) * {HEATMAP_COLUMNS}), {HEATMAP_COLUMNS - 1})) AS x_bucket,
-       toUInt16(least(floor(assumeNotNull(y) / {HEATMAP_BAND_PX}), {HEATMAP_BANDS - 1})) AS y_band,
-       uniqExactState(event_id) AS clicks
+       {", ".join((self.select, *bot))}
 FROM {DATABASE}.events
-WHERE name = 'Element Clicked' AND x >= 0 AND y >= 0 AND page_width > 0
-GROUP BY site_id, path, hour, x_bucket, y_band
+WHERE {self.where}
+GROUP BY {", ".join(("site_id", "path", "hour", *self.sort_keys, *bot))}
 """
+
+    def split_by_bot(self) -> tuple[str, ...]:
+        """The bot mark added to the rollup's key, and its view made again to fill rows by it."""
+        key = ", ".join(("site_id", "path", "hour", *self.sort_keys, "bot"))
+        alter = f"ALTER TABLE {DATABASE}.{self.table} ADD COLUMN IF NOT EXISTS bot UInt8, MODIFY ORDER BY ({key})"
+        return alter, f"DROP VIEW IF EXISTS {DATABASE}.{self.table}_mv", self.view_ddl(by_bot=True)
+
+
+HEATMAP_CLICKS = Rollup(
+    "heatmap_clicks", ("y_band  UInt16", "x_bucket  UInt8", "clicks  AggregateFunction(uniqExact, String)"), ("y_band", "x_bucket"),
+    f"""toUInt8(least(floor(assumeNotNull(x) / assumeNotNull(page_width) * {HEATMAP_COLUMNS}), {HEATMAP_COLUMNS - 1})) AS x_bucket,
+       toUInt16(least(floor(assumeNotNull(y) / {HEATMAP_BAND_PX}), {HEATMAP_BANDS - 1})) AS y_band,
+       uniqExactState(event_id) AS clicks""",
+    "name = 'Element Clicked' AND x >= 0 AND y >= 0 AND page_width > 0",
+)
 
 # Scroll reports per quarter of the page: the tracker reports a page view's depth when it
 # passes into a deeper quarter (25, 50, 75, 100 %), so a quarter's reports are the page
 # views that got there; one that jumped past a quarter counts in the deeper one only, and
 # one that went deeper within a quarter before leaving is reported there again on leaving.
-SCROLL_REACH_DDL = hourly_rollup("scroll_reach", ("band  UInt8", "reports  AggregateFunction(uniqExact, String)"), ("band",))
-
-SCROLL_REACH_VIEW_DDL = f"""
-CREATE MATERIALIZED VIEW IF NOT EXISTS {DATABASE}.scroll_reach_mv TO {DATABASE}.scroll_reach AS
-SELECT site_id, path, toStartOfHour(ts) AS hour,
-       toUInt8(least(intDiv(toUInt32(assumeNotNull(scroll_pct)), {SCROLL_BAND_PCT}) * {SCROLL_BAND_PCT}, 100)) AS band,
-       uniqExactState(event_id) AS reports
-FROM {DATABASE}.events
-WHERE name = 'Page Scrolled' AND scroll_pct >= 0
-GROUP BY site_id, path, hour, band
-"""
-
-PAGE_HOURLY_DDL = hourly_rollup(
-    "page_hourly",
-    (
-        "views  AggregateFunction(uniqExact, String)",
-        "visitors  AggregateFunction(uniq, String)",
-        "engaged_ms  AggregateFunction(maxMap, Map(String, Float64))",
-    ),
+SCROLL_REACH = Rollup(
+    "scroll_reach", ("band  UInt8", "reports  AggregateFunction(uniqExact, String)"), ("band",),
+    f"""toUInt8(least(intDiv(toUInt32(assumeNotNull(scroll_pct)), {SCROLL_BAND_PCT}) * {SCROLL_BAND_PCT}, 100)) AS band,
+       uniqExactState(event_id) AS reports""",
+    "name = 'Page Scrolled' AND scroll_pct >= 0",
 )
 
-PAGE_HOURLY_VIEW_DDL = f"""
-CREATE MATERIALIZED VIEW IF NOT EXISTS {DATABASE}.page_hourly_mv TO {DATABASE}.page_hourly AS
-SELECT site_id, path, toStartOfHour(ts) AS hour,
-       uniqExactStateIf(event_id, type = 'page_view') AS views,
+PAGE_HOURLY = Rollup(
+    "page_hourly", ("views  AggregateFunction(uniqExact, String)", "visitors  AggregateFunction(uniq, String)",
+                    "engaged_ms  AggregateFunction(maxMap, Map(String, Float64))"),
+    (),
+    """uniqExactStateIf(event_id, type = 'page_view') AS views,
        uniqStateIf(anonymous_id, type = 'page_view') AS visitors,
-       maxMapStateIf(map(event_id, JSONExtractFloat(properties, 'engaged_ms')), name = 'Page Engaged') AS engaged_ms
-FROM {DATABASE}.events
-WHERE type = 'page_view' OR name = 'Page Engaged'
-GROUP BY site_id, path, hour
-"""
+       maxMapStateIf(map(event_id, JSONExtractFloat(properties, 'engaged_ms')), name = 'Page Engaged') AS engaged_ms""",
+    "type = 'page_view' OR name = 'Page Engaged'",
+)
 
-# Bounces come from sessions, whose rows are rewritten as they grow: a materialized view
-# would count every version, so this view reads them FINAL, when asked. A page's bounce
-# rate is the share of the sessions entering on it that bounced, by the hour they started.
-PAGE_STATS_HOURLY_DDL = f"""
+ROLLUPS = (HEATMAP_CLICKS, SCROLL_REACH, PAGE_HOURLY)
+
+# Bounces come from sessions, whose rows are rewritten as they grow: a materialized view would
+# count every version, so this view reads them FINAL, when asked. A page's bounce rate is the
+# share of the sessions entering on it that bounced, by the hour they started.
+def page_stats_view(pages_where: str = "") -> str:
+    return f"""
 CREATE VIEW IF NOT EXISTS {DATABASE}.page_stats_hourly AS
 SELECT site_id, path, hour, views, visitors, engaged_ms, entries, bounces,
        if(entries > 0, bounces / entries, NULL) AS bounce_rate
@@ -330,7 +337,7 @@ FROM
 (
     SELECT site_id, path, hour, uniqExactMerge(views) AS views, uniqMerge(visitors) AS visitors,
            arraySum(mapValues(maxMapMerge(engaged_ms))) AS engaged_ms
-    FROM {DATABASE}.page_hourly
+    FROM {DATABASE}.page_hourly{pages_where}
     GROUP BY site_id, path, hour
 ) AS pages
 LEFT JOIN
@@ -351,6 +358,16 @@ EVENT_GEOGRAPHY = tuple(
 # which one moved the customer.
 SEGMENT_CHANGE_RULE = f"ALTER TABLE {DATABASE}.segment_changes ADD COLUMN IF NOT EXISTS rule String"
 
+# Crawlers' and headless browsers' events, marked by the collector, are kept in rollup rows of
+# their own, which readers leave out unless the site counts bots (rows rolled up before stay
+# as they were, with people's); the hourly page stats count people only, as sessions do.
+BOT_MARK = (
+    f"ALTER TABLE {DATABASE}.events ADD COLUMN IF NOT EXISTS bot UInt8",
+    *(statement for rollup in ROLLUPS for statement in rollup.split_by_bot()),
+    f"DROP VIEW IF EXISTS {DATABASE}.page_stats_hourly",
+    page_stats_view(" WHERE bot = 0"),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, sessions and dead-lettered messages", (EVENTS_DDL, SESSIONS_DDL, INVALID_EVENTS_DDL)),
     Migration(2, "insert deduplication for replayed batches", INSERT_DEDUPLICATION),
@@ -362,11 +379,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         4,
         "heatmaps, scroll maps and hourly page stats",
-        (HEATMAP_CLICKS_DDL, HEATMAP_CLICKS_VIEW_DDL, SCROLL_REACH_DDL, SCROLL_REACH_VIEW_DDL, PAGE_HOURLY_DDL, PAGE_HOURLY_VIEW_DDL, PAGE_STATS_HOURLY_DDL),
+        (*(ddl for rollup in ROLLUPS for ddl in (rollup.table_ddl(), rollup.view_ddl(by_bot=False))), page_stats_view()),
     ),
     Migration(5, "campaign costs", (CAMPAIGN_COSTS_DDL,)),
     Migration(6, "events' country, region and city", EVENT_GEOGRAPHY),
     Migration(7, "the rule behind each segment change", (SEGMENT_CHANGE_RULE,)),
+    Migration(9, "the bot mark on events, and rollups that keep bots apart", BOT_MARK),
 )
 
 MIGRATIONS_TABLE_DDL = f"""

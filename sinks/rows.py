@@ -20,7 +20,7 @@ EVENT_STRING_COLUMNS = (
     "title", "selector", "text", "currency", "order_id", "browser", "os", "device",
     "utm_source", "utm_medium", "utm_campaign", "country", "region", "city",
 )
-EVENT_NUMBER_COLUMNS = ("x", "y", "page_width", "page_height", "scroll_pct", "revenue")
+EVENT_NUMBER_COLUMNS = ("x", "y", "page_width", "page_height", "scroll_pct", "revenue", "bot")
 FIRST_VERSION = 1
 
 
