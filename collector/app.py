@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from collector import metrics
+from collector.addresses import client_address, limit_key
 from collector.cors import cors_headers, preflight_allowed
 from collector.enrich import RequestMeta, normalise
 from collector.geo import Geolocator
@@ -40,6 +41,7 @@ from collector.parsing import (
     write_key_from,
 )
 from collector.privacy import declines_tracking
+from collector.ratelimit import ADDRESS, RateLimiter
 from collector.script import script_endpoint
 from infra.kafka.publisher import KafkaUnavailable, Publisher, Record
 from infra.config import Settings, Site, load
@@ -91,6 +93,7 @@ class Ingest:
         self.limits = settings.limits
         self.publisher = publisher
         self.locate = Geolocator(settings.geoip_city_db).locate
+        self.rates = RateLimiter(settings.rate_limits, settings.collector_workers)
 
     def site_for(self, key: str | None) -> Site:
         if key is None:
@@ -100,10 +103,31 @@ class Ingest:
             raise RequestError(401, "unknown_write_key", "the write key matches no site")
         return site
 
+    def admit(self, address: str | None, site: Site, messages: int) -> None:
+        """Charges the request's messages to its address and its site, or refuses it with 429."""
+        refusal = self.rates.admit(limit_key(address), site.write_key, max(1, messages), time.monotonic())
+        if refusal is None:
+            return
+        metrics.RATE_LIMITED.labels(site.id, refusal.limit).inc()
+        sender = "this client address" if refusal.limit == ADDRESS else f"site {site.id!r}"
+        raise RequestError(
+            429,
+            "rate_limited",
+            f"{sender} sent more events than its rate limit allows; retry in {refusal.retry_after_s} s",
+            headers={"Retry-After": str(refusal.retry_after_s)},
+            limit=refusal.limit,
+            retry_after_s=refusal.retry_after_s,
+        )
+
     async def handle(self, request: Request, endpoint: str) -> Response:
         received_at = datetime.now(UTC)
         origin = request.headers.get("origin")
         site: Site | None = None
+        address = client_address(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+            self.settings.rate_limits.trusted_proxies,
+        )
         try:
             body = await read_body(request, self.settings.max_body_bytes)
             plain = decode_body(body, request.headers.get("content-encoding"), self.settings.max_body_bytes)
@@ -113,6 +137,7 @@ class Ingest:
             if origin and not site.allows_origin(origin):
                 raise RequestError(403, "origin_not_allowed", f"site {site.id!r} does not accept requests from {origin}")
             carried = carried_messages(endpoint, payload, self.limits.max_messages)
+            self.admit(address, site, len(carried.messages))
             if site.respect_dnt and declines_tracking(request.headers):
                 ignored = len(carried.messages)
                 metrics.EVENTS_REJECTED.labels(site.id, "do_not_track").inc(ignored)
@@ -129,14 +154,14 @@ class Ingest:
             meta = RequestMeta(
                 site_id=site.id,
                 received_at=received_at,
-                client_ip=request.client.host if request.client else None,
+                client_ip=address,
                 user_agent=request.headers.get("user-agent"),
             )
             records, types, rejected = self.records_for(carried, measured, meta, endpoint)
             with metrics.PRODUCE_SECONDS.time():
                 await self.publisher.publish(records)
         except RequestError as exc:
-            return json_response(exc.body(), exc.status, self.cors(origin, site))
+            return json_response(exc.body(), exc.status, {**exc.headers, **self.cors(origin, site)})
         except KafkaUnavailable as exc:
             metrics.PRODUCE_ERRORS.inc()
             log.warning("Kafka did not acknowledge: %s", exc)

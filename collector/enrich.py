@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import ValidationError
 
+from collector.bots import is_bot
 from collector.geo import Place
 from collector.parsing import describe_error
 from collector.privacy import anonymise_ip
@@ -132,7 +133,8 @@ def normalise(
     url = page_props.get("url") or (page.url if page else None)
     campaign = context.campaign
     from_url = _campaign_from_url(url)
-    agent = parse_user_agent(context.user_agent or meta.user_agent)
+    user_agent = context.user_agent or meta.user_agent
+    agent = parse_user_agent(user_agent)
     screen = context.screen
     library = context.library
     event_type, name = _type_and_name(message)
@@ -162,6 +164,7 @@ def normalise(
         os=agent.os,
         os_version=agent.os_version,
         device=agent.device,
+        bot=is_bot(user_agent),
         ip=anonymise_ip(ip),
         country=place.country,
         region=place.region,

@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from collector.ratelimit import LIMIT_KINDS
 from schemas.event import EventType
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -41,6 +42,9 @@ PRODUCE_SECONDS = Histogram(
     "Time from handing a request's records to Kafka until all are acknowledged",
     buckets=LATENCY_BUCKETS,
 )
+RATE_LIMITED = Counter(
+    "footfall_collector_rate_limited_total", "Requests answered 429, by site and the limit they broke", ["site", "limit"]
+)
 PRODUCE_ERRORS = Counter("footfall_collector_kafka_produce_errors_total", "Requests Kafka did not acknowledge in time")
 REJECT_REASONS = ("invalid_message", "do_not_track")
 
@@ -53,6 +57,8 @@ def start_series(site_ids: Iterable[str]) -> None:
             EVENTS_ACCEPTED.labels(site, event_type.value)
         for reason in REJECT_REASONS:
             EVENTS_REJECTED.labels(site, reason)
+        for limit in LIMIT_KINDS:
+            RATE_LIMITED.labels(site, limit)
 
 
 def collector_processes() -> list[psutil.Process]:

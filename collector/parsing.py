@@ -26,15 +26,26 @@ BATCH_ENDPOINT = "batch"
 class RequestError(Exception):
     """A request that cannot be accepted at all, with the status that says why."""
 
-    def __init__(self, status: int, error: str, detail: str, field: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        detail: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        **more: Any,
+    ):
         super().__init__(detail)
         self.status = status
         self.error = error
         self.detail = detail
         self.field = field
+        self.headers = headers or {}
+        # Further fields of the answer's body, such as the limit a 429 names.
+        self.more = more
 
     def body(self) -> dict[str, Any]:
-        answer: dict[str, Any] = {"success": False, "error": self.error, "detail": self.detail}
+        answer: dict[str, Any] = {"success": False, "error": self.error, "detail": self.detail, **self.more}
         if self.field is not None:
             answer["field"] = self.field
         return answer

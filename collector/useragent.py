@@ -15,15 +15,21 @@ from ua_parser import BasicResolver, Parser, load_lazy_builtins
 
 BOT_DEVICE_FAMILIES = {"Spider"}
 TABLET_HINTS = ("ipad", "tablet", "kindle", "silk/", "playbook")
+# Real user agents are a few hundred characters; what a sender adds past this is not read,
+# since matching the parser's regexes costs time in proportion to the length.
+MAX_AGENT_CHARS = 512
 
 
 @dataclass(frozen=True)
 class Agent:
+    """What a user agent says about the browser, its system and the device it runs on."""
+
     browser: str | None
     browser_version: str | None
     os: str | None
     os_version: str | None
     device: str  # desktop | mobile | tablet | bot | unknown
+    spider: bool = False  # one of the crawlers ua-parser knows
 
 
 UNKNOWN = Agent(None, None, None, None, "unknown")
@@ -56,8 +62,17 @@ def device_class(user_agent: str, device_family: str | None, os_family: str | No
     return "desktop"
 
 
-@lru_cache(maxsize=20_000)
+def agent_text(user_agent: str | None) -> str | None:
+    """The part of a user agent that is read, and what the caches below are keyed by."""
+    return user_agent[:MAX_AGENT_CHARS] if user_agent else None
+
+
 def parse_user_agent(user_agent: str | None) -> Agent:
+    return _parsed(agent_text(user_agent))
+
+
+@lru_cache(maxsize=20_000)
+def _parsed(user_agent: str | None) -> Agent:
     """Parsed once per distinct string: traffic repeats a few hundred agents over and over."""
     if not user_agent:
         return UNKNOWN
@@ -66,10 +81,12 @@ def parse_user_agent(user_agent: str | None) -> Agent:
     os = result.os
     device = result.device
     os_family = os.family if os else None
+    device_family = device.family if device else None
     return Agent(
         browser=browser.family if browser and browser.family != "Other" else None,
         browser_version=_version(browser) if browser else None,
         os=os_family if os_family != "Other" else None,
         os_version=_version(os) if os else None,
-        device=device_class(user_agent, device.family if device else None, os_family),
+        device=device_class(user_agent, device_family, os_family),
+        spider=device_family in BOT_DEVICE_FAMILIES,
     )

@@ -26,7 +26,7 @@ from footfall.reports.heatmap import read_heatmap, top_paths
 from footfall.reports.since import GRAMMAR as SINCE_GRAMMAR
 from footfall.reports.since import parse_since, since_day
 from footfall.local.processes import Started, wait_until
-from footfall.reports.queries import Scope
+from footfall.reports.queries import Scope, counting_bots
 from footfall.local.stack import Part, Stack
 from footfall.reports.summary import event_count, summarise
 from footfall.terminal import console, literal, shown, styled
@@ -259,13 +259,14 @@ def report(
 ) -> None:
     """Print traffic, sessions, funnels, segments, revenue, surveys, CAC and retention."""
     try:
-        scope = Scope(site, since_day(since))
+        settings = config.load()
+        scope = Scope(site, since_day(since), counting_bots(settings.sites))
     except ValueError as exc:
         console.print(styled((exc, "red")))
         raise typer.Exit(2) from None
     console.print(styled(("footfall report", "bold"), ": ", site or "all sites", f", since {scope.since.isoformat()}"))
     try:
-        with open_warehouse(config.load()) as warehouse:
+        with open_warehouse(settings) as warehouse:
             for section in report_sections.build(warehouse.query, scope):
                 console.print(section)
                 console.print()
@@ -337,10 +338,12 @@ def heatmap(
         console.print(styled((exc, "red")))
         raise typer.Exit(2) from None
     try:
-        with open_warehouse(config.load()) as warehouse, console.status(styled("reading the heatmap of ", site, " ", path, " …")):
-            figures = read_heatmap(warehouse.query, site, path, start)
+        settings = config.load()
+        count_bots = site in counting_bots(settings.sites)
+        with open_warehouse(settings) as warehouse, console.status(styled("reading the heatmap of ", site, " ", path, " …")):
+            figures = read_heatmap(warehouse.query, site, path, start, count_bots)
             if not (figures.views or figures.clicks):
-                print_no_heatmap(site, path, since, top_paths(warehouse.query, site, start))
+                print_no_heatmap(site, path, since, top_paths(warehouse.query, site, start, count_bots=count_bots))
                 raise typer.Exit(1)
     except ClickHouseError as exc:
         console.print(styled(("ClickHouse refused a heatmap query:", "red"), " ", exc))

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -49,6 +49,10 @@ class Site(BaseModel):
     session_gap_s: float | None = Field(default=None, gt=0)
     # Whether browsers that send Do Not Track or Global Privacy Control are left untracked.
     respect_dnt: bool = True
+    # Whether crawlers' and headless browsers' events count as traffic. Either way they are
+    # stored in footfall.events with their bot mark; left False, sessions, segments, funnels,
+    # customers, heatmaps and the report leave them out.
+    count_bots: bool = False
     # The site's analytics tables as written: [sites.analytics] parameters, [[sites.segments]]
     # and [[sites.funnels]]. Kept as data here; the processors give them their types
     # (processors.analytics.site_config), the other stages have no use for them.
@@ -79,6 +83,24 @@ class RequestLimits(BaseModel):
     # ahead of the server's clock by more than max_future_s, refuse that message.
     horizon_days: int = Field(default=5 * 365, ge=1)
     max_future_s: float = Field(default=24 * 3600, ge=0)
+
+
+class RateLimits(BaseModel):
+    """Token buckets the collector refuses a sender with 429 past: one per write key and one
+    per client address, both charged a token per message. A busy site and a server-side SDK
+    stay under the defaults; a flood from one address does not."""
+
+    # Events a second, and how many may come at once, for one site's write key.
+    write_key_rate: float = Field(default=20_000, gt=0)
+    write_key_burst: float = Field(default=200_000, ge=1)
+    # The same for one client address (an IPv6 address counts by its /64 network).
+    address_rate: float = Field(default=5_000, gt=0)
+    address_burst: float = Field(default=50_000, ge=1)
+    # Buckets each worker keeps at most, per kind; the least recently used goes first.
+    max_buckets: int = Field(default=50_000, ge=100)
+    # Proxies in front of the collector (addresses or networks): from a connection of one of
+    # them the client is taken from X-Forwarded-For, which is otherwise ignored.
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
 
 
 DEMO_SITE = Site(id="demo", write_key="demo_key", allowed_origins=list(LOCAL_ORIGINS))
@@ -141,6 +163,7 @@ class Settings(BaseSettings):
     collector_workers: int = 2
     max_body_bytes: int = 512 * 1024
     limits: RequestLimits = Field(default_factory=RequestLimits)
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
     retry_after_s: int = 5
     # A MaxMind City database (.mmdb) adds region and city to the country every event gets.
     geoip_city_db: Path | None = None

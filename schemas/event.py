@@ -65,6 +65,9 @@ class Event(BaseModel):
     os: str | None = None
     os_version: str | None = None
     device: str | None = None
+    # Sent by a crawler or a headless browser (collector.bots). Such events are stored, but
+    # left out of the analytics unless their site counts bots (Site.count_bots).
+    bot: bool = False
     # Anonymised before anything is stored: IPv4 without its last octet, IPv6 without
     # its last 80 bits. The raw address never leaves the collector's request handler.
     ip: str | None = None

@@ -64,6 +64,8 @@ def event_row(event: dict[str, Any], received_at: datetime) -> dict[str, Any]:
     row["ts"] = clickhouse_time(event["ts"])
     row["received_at"] = clickhouse_text(received_at)
     row["properties"] = orjson.dumps(event.get("properties") or {}).decode()
+    # Records published before the collector marked bots carry no mark: people's traffic.
+    row["bot"] = int(bool(event.get("bot")))
     row["version"] = FIRST_VERSION
     return row
 

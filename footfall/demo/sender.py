@@ -21,7 +21,8 @@ from infra.retry import Backoff
 SentNote = Callable[[int, int], None]
 """Told before the first batch and after each one: the events sent so far, of how many."""
 
-RETRY_STATUSES = frozenset({502, 503, 504})
+# Kafka briefly away (5xx) or a rate limit reached (429): the same batch, sent again later.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
 class SendError(RuntimeError):

@@ -12,7 +12,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from footfall.reports.heatmap import PageHeatmap
-from schemas.tables import HEATMAP_BAND_PX, HEATMAP_COLUMNS
+from schemas.rollups import HEATMAP_BAND_PX, HEATMAP_COLUMNS
 
 
 def describe(heatmap: PageHeatmap) -> str:

@@ -3,13 +3,17 @@
 Each query takes a site filter and the first day of the period and returns rows that
 footfall/reports/sections.py turns into tables; the survey scores are built from the
 scales and cut-offs in schemas/surveys.py, the same numbers the processors classify with.
+Queries of footfall.events count bots' events only for the sites that count them, as the
+processors do for the tables they write.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from infra.config import Site
 from schemas.surveys import PASSIVE_MIN, PROMOTER_MIN, SATISFIED_MIN, SCALES, SURVEY_EVENT
 from schemas.tables import DATABASE
 from sinks.rows import quote
@@ -19,17 +23,42 @@ QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 @dataclass(frozen=True)
 class Scope:
-    """Which site (None: all) and from which day (UTC, counted whole) the report looks."""
+    """Which site (None: all) and from which day (UTC, counted whole) the report looks, and
+    which sites count their bots' events as traffic."""
 
     site: str | None
     since: date
+    bots_counted: frozenset[str] = frozenset()
 
     @property
     def site_filter(self) -> str:
         return "1" if self.site is None else f"site_id = {quote(self.site)}"
 
+    @property
+    def counted(self) -> str:
+        """The events that count: people's, and bots' where their site counts them."""
+        if not self.bots_counted:
+            return "bot = 0"
+        return f"(bot = 0 OR site_id IN ({', '.join(quote(site) for site in sorted(self.bots_counted))}))"
+
+    @property
+    def events_filter(self) -> str:
+        return f"{self.site_filter} AND {self.counted}"
+
     def from_(self, column: str) -> str:
         return f"{column} >= toDateTime64('{self.since.isoformat()} 00:00:00', 3, 'UTC')"
+
+
+def counting_bots(sites: Iterable[Site]) -> frozenset[str]:
+    """The sites whose bots' events count (Site.count_bots), for Scope.bots_counted."""
+    return frozenset(site.id for site in sites if site.count_bots)
+
+
+def bots_left_out(scope: Scope) -> str:
+    return f"""
+SELECT count() AS events
+FROM {DATABASE}.events FINAL
+WHERE {scope.site_filter} AND {scope.from_('ts')} AND NOT {scope.counted}"""
 
 
 def traffic(scope: Scope) -> str:
@@ -37,7 +66,7 @@ def traffic(scope: Scope) -> str:
 SELECT toString(toDate(ts)) AS day, count() AS events, uniqExact(anonymous_id) AS visitors,
        countIf(type = 'page_view') AS page_views
 FROM {DATABASE}.events FINAL
-WHERE {scope.site_filter} AND {scope.from_('ts')}
+WHERE {scope.events_filter} AND {scope.from_('ts')}
 GROUP BY day ORDER BY day"""
 
 
@@ -45,7 +74,7 @@ def top_pages(scope: Scope, limit: int = 10) -> str:
     return f"""
 SELECT path, count() AS views, uniqExact(anonymous_id) AS visitors
 FROM {DATABASE}.events FINAL
-WHERE type = 'page_view' AND {scope.site_filter} AND {scope.from_('ts')}
+WHERE type = 'page_view' AND {scope.events_filter} AND {scope.from_('ts')}
 GROUP BY path ORDER BY views DESC, path LIMIT {limit}"""
 
 
@@ -64,7 +93,7 @@ def conversion(scope: Scope) -> str:
     return f"""
 SELECT uniqExact(anonymous_id) AS visitors, uniqExactIf(anonymous_id, type = 'purchase') AS buyers
 FROM {DATABASE}.events FINAL
-WHERE {scope.site_filter} AND {scope.from_('ts')}
+WHERE {scope.events_filter} AND {scope.from_('ts')}
 HAVING visitors > 0"""
 
 
@@ -97,7 +126,7 @@ def revenue(scope: Scope) -> str:
 SELECT currency, count() AS orders, sum(revenue) AS total, total / orders AS aov,
        uniqExact(anonymous_id) AS buyers
 FROM {DATABASE}.events FINAL
-WHERE type = 'purchase' AND revenue IS NOT NULL AND {scope.site_filter} AND {scope.from_('ts')}
+WHERE type = 'purchase' AND revenue IS NOT NULL AND {scope.events_filter} AND {scope.from_('ts')}
 GROUP BY currency ORDER BY total DESC"""
 
 
@@ -161,7 +190,7 @@ FROM
            if(user_id != '', user_id, anonymous_id) AS respondent,
            argMax(JSONExtractInt(properties, 'score'), (ts, event_id)) AS score
     FROM {DATABASE}.events FINAL
-    WHERE type = 'track' AND name = {quote(SURVEY_EVENT)} AND {scope.site_filter} AND {scope.from_('ts')}
+    WHERE type = 'track' AND name = {quote(SURVEY_EVENT)} AND {scope.events_filter} AND {scope.from_('ts')}
     GROUP BY site_id, week, survey, respondent
     HAVING {in_scale}
 )
@@ -176,7 +205,7 @@ WITH first_seen AS
 (
     SELECT site_id, anonymous_id, toMonday(min(ts)) AS cohort
     FROM {DATABASE}.events FINAL
-    WHERE {scope.site_filter}
+    WHERE {scope.events_filter}
     GROUP BY site_id, anonymous_id
     HAVING cohort >= toMonday(toDate('{scope.since.isoformat()}'))
 ),
@@ -184,7 +213,7 @@ active AS
 (
     SELECT DISTINCT site_id, anonymous_id, toMonday(ts) AS week
     FROM {DATABASE}.events FINAL
-    WHERE {scope.site_filter} AND ts >= toMonday(toDate('{scope.since.isoformat()}'))
+    WHERE {scope.events_filter} AND ts >= toMonday(toDate('{scope.since.isoformat()}'))
 )
 SELECT toString(cohort) AS cohort_week, intDiv(dateDiff('day', cohort, week), 7) AS week_number, count() AS visitors
 FROM active INNER JOIN first_seen USING (site_id, anonymous_id)
@@ -204,7 +233,7 @@ WITH acquired AS
     (
         SELECT site_id, anonymous_id, argMin(session_id, (ts, event_id)) AS session_id, min(ts) AS first_purchase
         FROM {DATABASE}.events FINAL
-        WHERE type = 'purchase' AND {scope.site_filter}
+        WHERE type = 'purchase' AND {scope.events_filter}
         GROUP BY site_id, anonymous_id
         HAVING {scope.from_('first_purchase')}
     ) AS p

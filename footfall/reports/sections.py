@@ -44,6 +44,14 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]], caption: str | 
     return result
 
 
+def left_out(rows: Rows, scope: Scope) -> RenderableType:
+    """The line above every section: how many bots' events the figures below leave out."""
+    line = f"left out: {rows[0]['events'] if rows else 0:,} bot events"
+    if scope.bots_counted:
+        line += f" (bots count as traffic for {', '.join(sorted(scope.bots_counted))})"
+    return Text(line, style="dim")
+
+
 def traffic(rows: Rows) -> RenderableType:
     if not rows:
         return empty("Traffic")
@@ -179,6 +187,7 @@ def build(query: Query, scope: Scope) -> Iterator[RenderableType]:
     def run(sql: Callable[[Scope], str]) -> Rows:
         return query(sql(scope))
 
+    yield left_out(run(queries.bots_left_out), scope)
     yield traffic(run(queries.traffic))
     yield top_pages(run(queries.top_pages))
     yield sessions(run(queries.sessions), run(queries.conversion))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from schemas.tables import DATABASE, MIGRATIONS, MIGRATIONS_TABLE_DDL, Migration
+from schemas.migrations import MIGRATIONS, MIGRATIONS_TABLE_DDL, Migration
+from schemas.tables import DATABASE
 from infra.clickhouse.backend import Backend
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from schemas.tables import MIGRATIONS
+from schemas.migrations import MIGRATIONS
 from infra.clickhouse.backend import ClickHouseError
 from infra.clickhouse.embedded import EmbeddedClickHouse
 from infra.clickhouse.migrations import migrate

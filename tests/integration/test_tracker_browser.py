@@ -19,6 +19,7 @@ import pytest
 
 from collector.script import SCRIPT_PATH
 from footfall.local.kafka_broker import Broker
+from infra.config import LOCAL_ORIGINS
 from tests.support.pipeline import Pipeline, start_pipeline
 from tests.support.waiting import wait_for
 
@@ -32,7 +33,10 @@ EVENT_FIELDS = (
 
 @pytest.fixture(scope="module")
 def pipeline(kafka: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    running = start_pipeline(kafka, tmp_path_factory.mktemp("tracker"))
+    # Headless chromium says so in its user agent, which marks its events as a bot's: this
+    # site counts them, so the browser's visit goes through sessions like a person's.
+    site = {"id": "demo", "write_key": "demo_key", "allowed_origins": list(LOCAL_ORIGINS), "count_bots": True}
+    running = start_pipeline(kafka, tmp_path_factory.mktemp("tracker"), FOOTFALL_SITES=json.dumps([site]))
     yield running
     running.stop()
 

@@ -88,9 +88,10 @@ def test_sender_posts_batches_in_time_order_with_the_write_key_and_sent_at(serve
     assert all("sentAt" not in m for m in messages), "the caller's messages are left as they were"
 
 
-def test_sender_retries_a_503_after_its_retry_after_and_restamps_sent_at(server_with) -> None:
+@pytest.mark.parametrize(("status", "error"), [(503, "kafka_unavailable"), (429, "rate_limited")])
+def test_sender_retries_a_503_or_429_after_its_retry_after_and_restamps_sent_at(server_with, status: int, error: str) -> None:
     messages, _ = generate(NOW, visitors=2, seed=4)
-    unavailable = (503, {"Retry-After": "7"}, {"success": False, "error": "kafka_unavailable"})
+    unavailable = (status, {"Retry-After": "7"}, {"success": False, "error": error})
     server = server_with([unavailable, unavailable])
     waits: list[float] = []
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from schemas.tables import MIGRATIONS
+from schemas.migrations import MIGRATIONS
 from sinks.blocks import MONTH_COLUMNS, PARTITIONS_PER_BLOCK, blocks, split_point
 
 

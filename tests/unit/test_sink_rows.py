@@ -11,7 +11,8 @@ import chdb
 import orjson
 import pytest
 
-from schemas.tables import DATABASE, EVENTS_DDL, MIGRATIONS
+from schemas.migrations import MIGRATIONS
+from schemas.tables import DATABASE, EVENTS_DDL
 from schemas.topics import CUSTOMERS, DEAD_LETTER, EVENTS, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 from sinks.rejections import TOPIC_TABLES, UNREADABLE
 from sinks.rows import (
@@ -59,7 +60,7 @@ EVENT_ROW: dict[str, Any] = {
     "country": "DE", "region": "", "city": "",
     "x": 120.0, "y": 40.5, "page_width": 1200.0, "page_height": 3000.0, "scroll_pct": None, "revenue": None,
     "ts": "2026-11-25 10:00:00.250", "received_at": "2026-11-25 10:00:01.500",
-    "properties": '{"plan":"pro","note":"ünï \\"code\\""}', "version": 1,
+    "properties": '{"plan":"pro","note":"ünï \\"code\\""}', "bot": 0, "version": 1,
 }
 SESSION = {
     "site_id": "shop", "session_id": "s1", "anonymous_id": "a1", "user_id": "", "started_at_ms": AT_MS,
@@ -174,6 +175,13 @@ def test_quoted_text_is_read_by_the_engine_as_the_text_itself(text: str) -> None
 def test_an_event_row_has_the_events_columns_filled_from_the_event() -> None:
     received_at = moment_of(EVENT["received_at"])
     assert event_row(EVENT, received_at) == EVENT_ROW
+
+
+def test_the_bot_mark_is_stored_as_a_flag_and_unmarked_records_are_people() -> None:
+    received_at = moment_of(EVENT["received_at"])
+    assert event_row({**EVENT, "bot": True}, received_at)["bot"] == 1
+    assert event_row({**EVENT, "bot": False}, received_at)["bot"] == 0
+    assert "bot" not in EVENT and event_row(EVENT, received_at)["bot"] == 0
 
 
 def test_every_event_row_has_exactly_the_events_tables_columns_whatever_the_event_carries() -> None:
