@@ -28,6 +28,7 @@ from collector.cors import cors_headers, preflight_allowed
 from collector.enrich import RequestMeta, normalise
 from collector.geo import Geolocator
 from collector.limits import Measured, measure, time_refusal
+from collector.openapi import openapi_endpoint
 from collector.parsing import (
     Carried,
     Rejected,
@@ -250,6 +251,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> Starle
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/footfall.js", script_endpoint(), methods=["GET"]),
+        Route("/openapi.json", openapi_endpoint(settings), methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 
