@@ -29,6 +29,7 @@ from collector.cors import cors_headers, preflight_allowed
 from collector.enrich import RequestMeta, normalise
 from collector.geo import Geolocator
 from collector.limits import Measured, measure, time_refusal
+from collector.openapi import openapi_endpoint
 from collector.parsing import (
     Carried,
     Rejected,
@@ -194,6 +195,9 @@ class Ingest:
             except ValueError as exc:
                 rejected.append(Rejected(index, str(exc), raws[index]))
                 continue
+            except OverflowError:  # placed on the server's clock, the event falls off the calendar
+                rejected.append(Rejected(index, "timestamp: so long before sentAt that it falls before the horizon", raws[index]))
+                continue
             records.append(Record(topics.EVENTS.name, event.kafka_key, event.model_dump_json().encode()))
             types.append(event.type.value)
         for item in rejected:
@@ -275,6 +279,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> Starle
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/footfall.js", script_endpoint(), methods=["GET"]),
+        Route("/openapi.json", openapi_endpoint(settings), methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -1,0 +1,76 @@
+"""A well-behaved sender beside an attack: valid batches with unique messageIds at a modest
+rate, each one sent again as it was after a 429 or 503 (waiting what Retry-After says) or a
+dropped connection, as Segment's SDKs do."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import httpx
+
+from tests.support.nasty_requests import WRITE_KEY
+
+RETRIED_STATUSES = (429, 503)
+NO_RETRY_AFTER_S = 1.0
+MAX_RETRY_AFTER_S = 10.0
+
+
+class SteadySender(threading.Thread):
+    """Posts `batch_size` page views and tracks every `interval_s` until stop()."""
+
+    def __init__(self, url: str, run: str, batch_size: int = 10, interval_s: float = 0.2):
+        super().__init__(daemon=True, name="steady-sender")
+        self.url = url
+        self.run_id = run
+        self.batch_size = batch_size
+        self.interval_s = interval_s
+        self.done = threading.Event()
+        self.sent_ids: list[str] = []
+        self.answers: Counter[int] = Counter()
+        self.refused: list[str] = []  # answers no retry can mend: a valid batch must not get them
+
+    def batch(self, number: int) -> list[dict]:
+        now = datetime.now(UTC).isoformat()
+        messages = []
+        for n in range(self.batch_size):
+            base = {"messageId": f"{self.run_id}-{number}-{n}", "anonymousId": f"{self.run_id}-visitor-{n}", "timestamp": now}
+            if n % 2:
+                messages.append({**base, "type": "track", "event": "Steady", "properties": {"n": n}})
+            else:
+                messages.append({**base, "type": "page", "properties": {"path": f"/steady/{number}"}})
+        return messages
+
+    def deliver(self, client: httpx.Client, messages: list[dict]) -> bool:
+        """Whether the batch was stored, sent again until it was or was refused outright."""
+        while True:
+            try:
+                response = client.post("/v1/batch", json={"batch": messages, "sentAt": datetime.now(UTC).isoformat()})
+            except httpx.TransportError:
+                self.answers[0] += 1
+                wait = NO_RETRY_AFTER_S
+            else:
+                self.answers[response.status_code] += 1
+                if response.status_code == 200:
+                    return True
+                if response.status_code not in RETRIED_STATUSES:
+                    self.refused.append(f"{response.status_code} {response.text[:300]}")
+                    return False
+                wait = min(float(response.headers.get("retry-after", NO_RETRY_AFTER_S)), MAX_RETRY_AFTER_S)
+            time.sleep(wait)
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.url, auth=(WRITE_KEY, ""), timeout=30) as client:
+            number = 0
+            while not self.done.is_set():
+                messages = self.batch(number)
+                if self.deliver(client, messages):
+                    self.sent_ids.extend(message["messageId"] for message in messages)
+                number += 1
+                self.done.wait(self.interval_s)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
