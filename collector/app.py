@@ -195,9 +195,6 @@ class Ingest:
             except ValueError as exc:
                 rejected.append(Rejected(index, str(exc), raws[index]))
                 continue
-            except OverflowError:  # placed on the server's clock, the event falls off the calendar
-                rejected.append(Rejected(index, "timestamp: so long before sentAt that it falls before the horizon", raws[index]))
-                continue
             records.append(Record(topics.EVENTS.name, event.kafka_key, event.model_dump_json().encode()))
             types.append(event.type.value)
         for item in rejected:

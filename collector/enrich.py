@@ -69,7 +69,10 @@ def event_time(received_at: datetime, timestamp: datetime | None, sent_at: datet
     if sent_at is None:
         return timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=received_at.tzinfo)
     waited = _aware(sent_at, received_at) - _aware(timestamp, received_at)
-    return received_at - max(waited, timedelta(0))
+    try:
+        return received_at - max(waited, timedelta(0))
+    except OverflowError:
+        raise ValueError("timestamp: so long before sentAt that on the server's clock it falls off the calendar") from None
 
 
 def _aware(moment: datetime, reference: datetime) -> datetime:

@@ -88,7 +88,17 @@ def measure(raws: Sequence[Any], shared_context: Any, limits: Limits) -> Measure
     """Every message measured as it will be stored: its own JSON plus the shared context
     merged into it. The output counts each accepted message with that context, since the
     context's page fields are copied into every event."""
-    shared = len(orjson.dumps(shared_context)) if isinstance(shared_context, dict) and shared_context else 0
+    shared = 0
+    if isinstance(shared_context, dict) and shared_context:
+        try:
+            # Merged, the context sits one level inside each message; its bytes are counted
+            # against each message below.
+            bounds = limits.model_copy(update={"max_depth": limits.max_depth - 1, "max_message_bytes": limits.max_output_bytes})
+            shared = measured_size(shared_context, bounds)
+        except LimitExceeded as exc:
+            # Every message would carry it: each is refused with the context's reason.
+            reason = f"context: {exc}"
+            return Measured([None] * len(raws), dict.fromkeys(range(len(raws)), reason), 0)
     sizes: list[int | None] = []
     reasons: dict[int, str] = {}
     for index, raw in enumerate(raws):

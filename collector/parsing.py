@@ -74,6 +74,9 @@ def decode_body(body: bytes, content_encoding: str | None, limit: int) -> bytes:
         raise too_large(limit)
     if not inflater.eof:
         raise RequestError(400, "invalid_gzip", "the gzip data ends early")
+    if inflater.unused_data:
+        # No SDK sends several gzip members; bytes after the first would go unread.
+        raise RequestError(400, "invalid_gzip", "the body holds data after the end of its gzip stream")
     return plain
 
 

@@ -48,6 +48,13 @@ PIPELINE_SETTINGS = {
     # The broker shares two cores with the attack: a slow acknowledgement here says nothing
     # about the collector, which would answer it with a 503 (counted as a failure).
     "FOOTFALL_KAFKA_ACK_TIMEOUT_S": "30",
+    # Every attack comes from one address with one write key: under the default rate limits
+    # most of it would be answered 429 before reaching the code it is meant to try
+    # (tests/integration/test_rate_limits.py tries the limits themselves).
+    "FOOTFALL_RATE_LIMITS__ADDRESS_RATE": "10000000",
+    "FOOTFALL_RATE_LIMITS__ADDRESS_BURST": "10000000",
+    "FOOTFALL_RATE_LIMITS__WRITE_KEY_RATE": "10000000",
+    "FOOTFALL_RATE_LIMITS__WRITE_KEY_BURST": "10000000",
 }
 # Each request in flight holds at most its body (512 KB, unzipped too) and the events it
 # makes (4 MB of output at most), a few times over while parsed and built; with 32 in flight

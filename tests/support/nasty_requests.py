@@ -159,8 +159,8 @@ def bombs() -> list[bytes]:
 def gzip_bombs(rng: random.Random) -> Iterator[Attack]:
     bomb = rng.choice(bombs())
     yield post("gzip bombs", "/v1/batch", bomb, {413}, content_encoding="gzip")
-    # a bomb that is also a second gzip member glued after a valid one
-    yield post("gzip bombs", "/v1/batch", gzip.compress(b'{"batch":[]}') + bomb, {200, 400, 413}, content_encoding="gzip")
+    # a bomb that is also a second gzip member glued after a valid one: refused, never read
+    yield post("gzip bombs", "/v1/batch", gzip.compress(b'{"batch":[]}') + bomb, {400}, content_encoding="gzip")
 
 
 ABSURD_TIMES = (

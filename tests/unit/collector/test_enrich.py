@@ -33,6 +33,11 @@ def test_an_event_stamped_after_its_batch_was_sent_is_placed_at_receipt() -> Non
     assert event_time(RECEIVED, sent_at - timedelta(seconds=2), sent_at) == RECEIVED - timedelta(seconds=2)
 
 
+def test_an_event_that_waited_millennia_is_refused_not_raised() -> None:
+    with pytest.raises(ValueError, match="falls off the calendar"):
+        event_time(RECEIVED, datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC))
+
+
 def test_event_time_without_both_clocks() -> None:
     assert event_time(RECEIVED, None, None) == RECEIVED
     stamped = RECEIVED - timedelta(minutes=3)

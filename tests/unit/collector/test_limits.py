@@ -69,6 +69,18 @@ def test_the_shared_context_counts_against_every_message() -> None:
     assert refused.sizes == [None] and "with the batch's context" in refused.reasons[0]
 
 
+def test_a_batch_context_too_deep_or_too_long_refuses_every_message_it_would_join() -> None:
+    messages = [{"type": "page", "anonymousId": "a"}] * 3
+    deep: dict = {}
+    for _ in range(300):  # past what JSON can be written at, too
+        deep = {"a": deep}
+    for context in (deep, {"page": {"path": "p" * 101}}, nested(5)):
+        refused = measure(messages, context, LIMITS)
+        assert refused.sizes == [None] * 3 and refused.output_bytes == 0
+        assert all(reason.startswith("context: ") for reason in refused.reasons.values())
+    assert measure(messages, nested(4), LIMITS).sizes[0] is not None
+
+
 def test_a_message_over_the_byte_limit_is_refused_before_its_strings_are_walked() -> None:
     refused = measure([{"type": "track", "event": "E", "properties": {"a": ["x" * 50] * 60}}], {}, LIMITS)
     assert "over the limit of 2048 bytes a message" in refused.reasons[0]

@@ -35,6 +35,12 @@ def test_limit_holds_before_and_after_unzipping(size: int) -> None:
     assert inflated.value.status == 413
 
 
+def test_gzip_with_data_after_its_stream_is_refused() -> None:
+    with pytest.raises(RequestError) as glued:
+        decode_body(gzip.compress(b'{"batch": []}') + gzip.compress(b"x" * 100_000), "gzip", LIMIT)
+    assert glued.value.error == "invalid_gzip" and "after the end" in glued.value.detail
+
+
 def test_bad_gzip_and_unknown_encoding() -> None:
     with pytest.raises(RequestError) as not_gzip:
         decode_body(b"hello", "gzip", LIMIT)
