@@ -47,8 +47,10 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]], caption: str | 
 def left_out(rows: Rows, scope: Scope) -> RenderableType:
     """The line above every section: how many bots' events the figures below leave out."""
     line = f"left out: {rows[0]['events'] if rows else 0:,} bot events"
-    if scope.bots_counted:
-        line += f" (bots count as traffic for {', '.join(sorted(scope.bots_counted))})"
+    # Only the sites this report covers: another site's setting is no news here.
+    counting = sorted(site for site in scope.bots_counted if scope.site in (None, site))
+    if counting:
+        line += f" (bots count as traffic for {', '.join(counting)})"
     return Text(line, style="dim")
 
 

@@ -129,6 +129,9 @@ def test_the_report_counts_people_and_says_how_many_bot_events_it_left_out(write
     bots, _, _ = figures(writer, "bot = 1")
     assert bots >= 5
     assert printed.splitlines()[0] == f"left out: {bots:,} bot events"
+    # Another site counting its bots is no news in this site's report.
+    elsewhere = report(writer, Scope("shop", today.date(), frozenset({"blog"})))
+    assert elsewhere.splitlines()[0] == f"left out: {bots:,} bot events"
     events, views, visitors = figures(writer, "bot = 0")
     assert f"{events:,} events, {views:,} page views" in printed
     assert pricing_row(printed) == ["/pricing", str(views), str(visitors)]
