@@ -83,9 +83,10 @@ def test_too_many_messages_are_refused_whole(collector: Collector) -> None:
 
 def test_a_batch_context_that_would_be_copied_into_every_event_is_refused_before_building(kafka: Broker, collector: Collector) -> None:
     run = uuid.uuid4().hex[:12]
-    context = {"page": {"path": "/" + "p" * 20_000}}
+    # Within every bound of a message on its own: 24 KB, strings of 8,000 characters.
+    context = {"page": {"path": "/"}, "blob": ["p" * 8_000] * 3}
     body = {"batch": [page(run, n) for n in range(300)], "context": context}
-    assert len(orjson.dumps(body)) < 64 * 1024  # small on the wire, six megabytes once merged
+    assert len(orjson.dumps(body)) < 64 * 1024  # small on the wire, seven megabytes once merged
     response = post(collector, body)
     assert response.status_code == 413 and response.json()["error"] == "output_too_large"
     assert landed(kafka, run, topics.EVENTS) == [] and landed(kafka, run, topics.DEAD_LETTER) == []
