@@ -69,6 +69,15 @@ SEGMENT_MOVES = Counter(
 FUNNEL_STEPS = Counter(
     "footfall_processor_funnel_steps_completed_total", "Visitors reaching a funnel step", ["site", "funnel", "step"]
 )
+VISITORS_FORGOTTEN = Counter(
+    "footfall_processor_visitors_forgotten_total", "Visitor states dropped once idle, by site", ["site"]
+)
+PROFILES_EXPIRED = Counter(
+    "footfall_processor_profiles_expired_total",
+    "Profiles of anonymous visitors dropped after the retention without activity, by site",
+    ["site"],
+)
+TABLE_STATES = Gauge("footfall_processor_table_states", "States a worker holds in memory, by table", ["table"])
 PUBLISH_RETRIES = Counter(
     "footfall_processor_publish_retries_total", "Output publishes retried because Kafka did not acknowledge"
 )
@@ -194,6 +203,8 @@ def start_series(sites: Sequence[str]) -> None:
     for site in sites:
         EVENTS_PROCESSED.labels(site)
         BOT_EVENTS.labels(site)
+        VISITORS_FORGOTTEN.labels(site)
+        PROFILES_EXPIRED.labels(site)
         SESSIONS_OPENED.labels(site)
         SESSION_REVENUE.labels(site)
         for converted in ("true", "false"):

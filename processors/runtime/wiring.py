@@ -16,7 +16,7 @@ from processors.runtime import metrics, profile_codec, visitor_codec
 from processors.runtime.app_factory import new_app
 from processors.runtime.batch_agent import process_batches
 from processors.runtime.idle_visitors import forget_idle_visitors
-from processors.runtime.profile_timers import refresh_rfm, wake_due_profiles
+from processors.runtime.profile_timers import expire_profiles, refresh_rfm, wake_due_profiles
 from processors.runtime.table_codec import json_table
 from processors.runtime.worker import Worker
 from processors.sessionisation.sessions import Rules, SiteRules
@@ -62,6 +62,7 @@ def build_worker(settings: Settings) -> Worker:
     )
     app.agent(worker.events, name="process_batches")(partial(process_batches, worker))
     _every(worker, settings.idle_check_s, forget_idle_visitors)
+    _every(worker, settings.idle_check_s, expire_profiles)
     _every(worker, settings.segment_check_s, wake_due_profiles)
     _every(worker, settings.rfm_refresh_s, refresh_rfm)
     metrics.install(

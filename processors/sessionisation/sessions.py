@@ -98,6 +98,10 @@ class VisitorState:
     # after a crash re-delivers recent events, which must not count twice even once their
     # session has left the state.
     forgotten: dict[str, str] = field(default_factory=dict)
+    # When the visitor was last active, in ms on the arrival clock of their events' Kafka
+    # timestamps: set by the worker as it saves the state, so that whichever worker
+    # recovers it knows when it goes idle. None until saved (and in states saved before).
+    seen_ms: int | None = None
 
 
 FORGOTTEN_LIMIT = 512
