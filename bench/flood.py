@@ -49,6 +49,10 @@ DAY_S = 86_400
 # What lets the log cleaner compact a run of minutes; a deployment keeps Kafka's defaults.
 CHANGELOG_COMPACTION = {"segment.ms": "30000", "delete.retention.ms": "30000", "min.cleanable.dirty.ratio": "0.1"}
 TICK_S = 0.05
+# A worker that keeps up is never more than this many seconds of the flood behind, once
+# it has started and caught up with its first seconds.
+KEPT_UP_S = 15
+WARM_UP_S = 30
 console = Console(width=180)  # nine columns: wider than a terminal's default when not a terminal
 
 
@@ -282,12 +286,16 @@ def main(
             stop(worker)
     samples = sampler.samples
     console.print(table(samples, short, rate))
-    growth = steady_growth(samples, max(short.horizon_s, short.retention_s) + 2 * short.idle_check_s + 30, flood_s)
+    growth = steady_growth(samples, max(short.horizon_s, short.retention_s) + 2 * short.idle_check_s + WARM_UP_S, flood_s)
     for measure, (early, late) in growth.items():
         console.print(f"steady flood, {measure}: {early:,.1f} in its first third, {late:,.1f} in its last ({late / early - 1:+.0%})"
                       if early else f"steady flood, {measure}: {early:,.1f} → {late:,.1f}")
     if not growth:
         console.print("the flood was too short to reach a steady state (expected in --smoke)")
+    behind = max((s.lag for s in samples if WARM_UP_S <= s.at_s <= flood_s), default=0)
+    if behind > rate * KEPT_UP_S:
+        console.print(f"[bold]the worker fell behind the flood (up to {behind:,} events): these figures do not show a "
+                      f"steady state; run again with a lower --rate or on a quieter machine[/bold]")
     path = RESULTS / "flood.png"
     plot(samples, short, flood_s, path)
     console.print(f"plot: {path}")
