@@ -64,6 +64,7 @@ bench: setup  ## figures for the README (takes about 30 minutes)
 	$(PY) -m bench.sessioniser_throughput
 	$(PY) -m bench.freshness
 	$(PY) -m bench.analytics_throughput
+	$(PY) -m bench.flood
 
 # Regenerate the full pin list after changing pyproject.toml.
 lock:

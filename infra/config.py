@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     # recomputed.
     segment_check_s: float = 60
     rfm_refresh_s: float = 300
+    # The profile of a visitor who never identified nor bought is dropped from the
+    # worker's state (its rows in ClickHouse stay) after this many days without an event;
+    # customers' profiles are kept. Checked every idle_check_s.
+    profile_retention_days: float = Field(default=30, gt=0)
     # How soon a worker that died without leaving is replaced in the consumer group.
     processor_session_timeout_s: float = 30
     # A worker takes events in batches of up to this many, or what arrived within this

@@ -36,6 +36,9 @@ class CustomerState:
     # The customer id the latest customer row was published under, to retire it when the
     # visitor identifies and becomes their user id.
     customer_id: str | None = None
+    # When the visitor was last active, on the arrival clock (as VisitorState.seen_ms):
+    # set by the worker as it saves the state after an event, not by timers.
+    seen_ms: int | None = None
 
 
 @dataclass

@@ -103,6 +103,12 @@ class CustomerProfile:
         stamped = self.latest.get(name)
         return stamped.value if stamped else None
 
+    @property
+    def is_anonymous(self) -> bool:
+        """Never identified (no user id, no traits) and never bought: a visitor's profile,
+        which expires after a spell of inactivity; a customer's is kept."""
+        return self.purchases == 0 and not any(name == "user_id" or name.startswith("traits.") for name in self.latest)
+
 
 def _min(current: int | None, ts_ms: int) -> int:
     return ts_ms if current is None else min(current, ts_ms)

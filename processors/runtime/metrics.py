@@ -31,6 +31,11 @@ BATCH_SECONDS = Histogram(
     "Time to process one batch of events, from taking it to Kafka acknowledging its outputs",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+BOT_EVENTS = Counter(
+    "footfall_processor_bot_events_total",
+    "Events marked as bot traffic that the worker left out of sessions and analytics, by site",
+    ["site"],
+)
 EVENT_LAG_SECONDS = Histogram(
     "footfall_processor_event_lag_seconds",
     "Processing time minus the event's Kafka timestamp (when the collector stored it)",
@@ -64,6 +69,15 @@ SEGMENT_MOVES = Counter(
 FUNNEL_STEPS = Counter(
     "footfall_processor_funnel_steps_completed_total", "Visitors reaching a funnel step", ["site", "funnel", "step"]
 )
+VISITORS_FORGOTTEN = Counter(
+    "footfall_processor_visitors_forgotten_total", "Visitor states dropped once idle, by site", ["site"]
+)
+PROFILES_EXPIRED = Counter(
+    "footfall_processor_profiles_expired_total",
+    "Profiles of anonymous visitors dropped after the retention without activity, by site",
+    ["site"],
+)
+TABLE_STATES = Gauge("footfall_processor_table_states", "States a worker holds in memory, by table", ["table"])
 PUBLISH_RETRIES = Counter(
     "footfall_processor_publish_retries_total", "Output publishes retried because Kafka did not acknowledge"
 )
@@ -99,6 +113,8 @@ def record_batch(
     BATCH_SECONDS.observe(time.perf_counter() - started)
     for site, count in Tally(site_of(event.key) for event in events).items():
         EVENTS_PROCESSED.labels(site).inc(count)
+    for site, count in result.bots.items():
+        BOT_EVENTS.labels(site).inc(count)
     for event in events:
         if event.message.timestamp:
             EVENT_LAG_SECONDS.observe(max(0.0, now - event.message.timestamp))
@@ -186,6 +202,9 @@ def start_series(sites: Sequence[str]) -> None:
     defined before the first session closes."""
     for site in sites:
         EVENTS_PROCESSED.labels(site)
+        BOT_EVENTS.labels(site)
+        VISITORS_FORGOTTEN.labels(site)
+        PROFILES_EXPIRED.labels(site)
         SESSIONS_OPENED.labels(site)
         SESSION_REVENUE.labels(site)
         for converted in ("true", "false"):

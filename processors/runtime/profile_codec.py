@@ -65,6 +65,7 @@ def dump(state: CustomerState) -> dict[str, Any]:
         },
         "seq": state.seq,
         "customer_id": state.customer_id,
+        "seen": state.seen_ms,
     }
 
 
@@ -80,6 +81,7 @@ def load(d: dict[str, Any]) -> CustomerState:
         },
         seq=d["seq"],
         customer_id=d["customer_id"],
+        seen_ms=d.get("seen"),  # absent in states saved before it was kept
     )
 
 

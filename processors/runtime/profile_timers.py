@@ -1,16 +1,22 @@
 """The timers that change profiles without an event: one wakes the profiles whose segments
-time alone can change (an abandoned cart, a customer who churns), the other recomputes
-each site's RFM boundaries and rewrites the rows of customers whose scores they change."""
+time alone can change (an abandoned cart, a customer who churns), one recomputes each
+site's RFM boundaries and rewrites the rows of customers whose scores they change, and one
+expires the profiles of anonymous visitors inactive for longer than the retention."""
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from functools import partial
 
 from processors.analytics import rfm
 from processors.analytics.analyse import CustomerOutputs, CustomerState, catch_up, refresh, write_customer
+from processors.runtime import metrics
+from processors.runtime.inactive_states import remove_inactive
 from processors.runtime.publishing import customer_records, publish_until_stored
 from processors.runtime.worker import Worker
+
+DAY_MS = 24 * 60 * 60 * 1000
 
 
 async def _publish_then_save(worker: Worker, outputs: CustomerOutputs) -> None:
@@ -52,3 +58,21 @@ async def refresh_rfm(worker: Worker) -> None:
                     write_customer(key, state, site, new, outputs)
         if outputs.states:
             await _publish_then_save(worker, outputs)
+
+
+def _expire(worker: Worker, partition: int, key: bytes, state: CustomerState, clock_ms: int) -> None:
+    """An anonymous visitor's profile, with its segments and funnel progress, leaves the
+    table and its changelog (its rows in ClickHouse stay, and no change is published); a
+    customer's goes to the back of the line, to be looked at again a retention later."""
+    if not state.profile.is_anonymous:
+        worker.profile_activity.touch(partition, key, clock_ms)
+        return
+    metrics.PROFILES_EXPIRED.labels(state.profile.site_id).inc()
+    del worker.profiles.data[key]
+    worker.profiles.send_changelog(partition, key, None, value_serializer="raw")
+
+
+async def expire_profiles(worker: Worker) -> None:
+    """Profiles of visitors who never identified nor bought, inactive for the retention."""
+    retention_ms = int(worker.settings.profile_retention_days * DAY_MS)
+    await remove_inactive(worker, worker.profiles, worker.profile_activity, retention_ms, partial(_expire, worker))

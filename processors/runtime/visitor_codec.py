@@ -20,6 +20,7 @@ def dump(state: VisitorState) -> dict[str, Any]:
         "seq": state.seq,
         "wm": state.watermark_ms,
         "forgotten": list(state.forgotten.items()),
+        "seen": state.seen_ms,
         "sessions": [
             {
                 "id": s.session_id,
@@ -54,6 +55,7 @@ def load(data: dict[str, Any]) -> VisitorState:
         sessions=sessions,
         placed=placed_in(sessions),
         forgotten=dict(data["forgotten"]),
+        seen_ms=data.get("seen"),  # absent in states saved before it was kept
     )
 
 

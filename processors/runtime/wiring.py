@@ -9,14 +9,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
 
-from infra.config import Settings
+from infra.config import Settings, Site
 from infra.kafka.publisher import Publisher
 from processors.analytics import site_config
 from processors.runtime import metrics, profile_codec, visitor_codec
 from processors.runtime.app_factory import new_app
 from processors.runtime.batch_agent import process_batches
 from processors.runtime.idle_visitors import forget_idle_visitors
-from processors.runtime.profile_timers import refresh_rfm, wake_due_profiles
+from processors.runtime.profile_timers import expire_profiles, refresh_rfm, wake_due_profiles
 from processors.runtime.table_codec import json_table
 from processors.runtime.worker import Worker
 from processors.sessionisation.sessions import Rules, SiteRules
@@ -25,13 +25,19 @@ from schemas.topics import EVENTS, PROFILES_TABLE, SESSIONISER_APP_ID, VISITORS_
 Timer = Callable[[Worker], Awaitable[None]]
 
 
+def counts_bots(site: Site) -> bool:
+    """Whether the site's bot traffic is sessionised and analysed like any other."""
+    return getattr(site, "count_bots", False) is True
+
+
 def session_rules(settings: Settings) -> SiteRules:
-    """The default rules from the settings, and each site's own gap where it sets one."""
+    """The default rules from the settings, and each site's own gap and bot counting where
+    it sets them."""
     default = Rules(gap_ms=int(settings.session_gap_s * 1000), lateness_ms=int(settings.allowed_lateness_s * 1000))
     return SiteRules(default, {
-        site.id: replace(default, gap_ms=int(site.session_gap_s * 1000))
+        site.id: replace(default, gap_ms=int((site.session_gap_s or settings.session_gap_s) * 1000), count_bots=counts_bots(site))
         for site in settings.sites
-        if site.session_gap_s is not None
+        if site.session_gap_s is not None or counts_bots(site)
     })
 
 
@@ -56,6 +62,7 @@ def build_worker(settings: Settings) -> Worker:
     )
     app.agent(worker.events, name="process_batches")(partial(process_batches, worker))
     _every(worker, settings.idle_check_s, forget_idle_visitors)
+    _every(worker, settings.idle_check_s, expire_profiles)
     _every(worker, settings.segment_check_s, wake_due_profiles)
     _every(worker, settings.rfm_refresh_s, refresh_rfm)
     metrics.install(

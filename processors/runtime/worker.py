@@ -14,8 +14,10 @@ from infra.config import Settings
 from infra.kafka.publisher import Publisher, partition_for
 from processors.analytics import rfm
 from processors.analytics.analyse import CustomerOutputs, CustomerState
+from processors.analytics.evolve import evolve
 from processors.analytics.site_config import AnalyticsConfig
 from processors.runtime import metrics
+from processors.runtime.activity import ActivityIndex, ArrivalClocks
 from processors.runtime.metrics import PartitionPositions
 from processors.sessionisation.sessions import SiteRules, VisitorState
 from schemas.topics import EVENTS
@@ -38,8 +40,17 @@ class Worker:
     rules: SiteRules
     analytics: AnalyticsConfig
     positions: PartitionPositions = field(default_factory=PartitionPositions)
-    # When each visitor was last seen, by this worker's clock, for the idle timer.
-    last_seen: dict[bytes, float] = field(default_factory=dict)
+    # Each partition's arrival clock, and when each visitor and profile was last active on
+    # it: what the timers that forget idle visitors and expire profiles go by.
+    clocks: ArrivalClocks = field(default_factory=ArrivalClocks)
+    visitor_activity: ActivityIndex = field(default_factory=ActivityIndex)
+    profile_activity: ActivityIndex = field(default_factory=ActivityIndex)
+    # The consumer generation those were started in: after a rebalance, a partition this
+    # worker got (back) may be behind and its states are not the ones indexed, so the
+    # clocks and the indexes start again (processors.runtime.inactive_states).
+    tracked_generation: int | None = None
+    # The keys of the batch taken and not yet saved: the timers leave them alone.
+    in_flight: set[bytes] = field(default_factory=set)
     # Each site's RFM cut points over this worker's customers, recomputed by a timer.
     bounds: dict[str, rfm.Boundaries | None] = field(default_factory=dict)
     # The agent and the timers read and replace the same states across awaits.
@@ -55,15 +66,34 @@ class Worker:
         owned = self.owned_partitions(self.profiles)
         return [(key, state) for key, state in list(self.profiles.data.items()) if partition_for(key, EVENT_PARTITIONS, []) in owned]
 
-    def save_visitors(self, states: Mapping[bytes, VisitorState], partition_of: Mapping[bytes, int]) -> None:
-        """After their outputs were acknowledged: the visitors' new states, in the table and its changelog."""
-        for key, state in states.items():
-            self.visitors.data[key] = state
-            self.visitors.send_changelog(partition_of[key], key, state)
+    def follow_rebalance(self) -> None:
+        """Start the clocks and activity indexes again if the worker rebalanced since."""
+        generation = self.app.consumer_generation_id
+        if self.tracked_generation != generation:
+            self.tracked_generation = generation
+            self.clocks.reset()
+            self.visitor_activity.reset()
+            self.profile_activity.reset()
 
-    def save_profiles(self, outputs: CustomerOutputs) -> None:
-        """After the outputs were acknowledged: the states that produced them, and their counts."""
+    def save_visitors(self, states: Mapping[bytes, VisitorState], partition_of: Mapping[bytes, int], seen: Mapping[bytes, int]) -> None:
+        """After their outputs were acknowledged: the visitors' new states, stamped with when
+        they were last active, in the table and its changelog."""
+        for key, state in states.items():
+            partition = partition_of[key]
+            state.seen_ms = seen[key]
+            self.visitors.data[key] = state
+            self.visitors.send_changelog(partition, key, state)
+            self.visitor_activity.touch(partition, key, state.seen_ms)
+
+    def save_profiles(self, outputs: CustomerOutputs, seen: Mapping[bytes, int] | None = None) -> None:
+        """After the outputs were acknowledged: the states that produced them, and their
+        counts. `seen` stamps those of a batch's visitors with when they were last active;
+        a timer's changes leave that as it was."""
         metrics.record_analytics(outputs)
         for key, state in outputs.states.items():
+            partition = partition_for(key, EVENT_PARTITIONS, [])
+            if seen is not None:
+                state = evolve(state, seen_ms=seen[key])
+                self.profile_activity.touch(partition, key, seen[key])
             self.profiles.data[key] = state
-            self.profiles.send_changelog(partition_for(key, EVENT_PARTITIONS, []), key, state)
+            self.profiles.send_changelog(partition, key, state)

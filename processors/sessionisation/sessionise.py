@@ -3,6 +3,7 @@ and each session's row published, once per batch however many events it held."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +26,7 @@ class BatchResult:
     # Records for footfall.events.sessionised: each event with its session, and moves of
     # events already published under another session, in the order they happened.
     sessionised: list[KeyValue] = field(default_factory=list)
-    # Every event of the batch with its session, as decoded objects (replays included:
+    # Every event placed in a session, with it, as decoded objects (replays included:
     # the analytics recognise those by event id themselves).
     placed: list[Placed] = field(default_factory=list)
     # Each changed session's latest row, with its visitor's key: encoded for footfall.sessions
@@ -33,6 +34,8 @@ class BatchResult:
     sessions: dict[str, tuple[bytes, SessionRow]] = field(default_factory=dict)
     # The new state of every visitor whose state changed, by key.
     states: dict[bytes, VisitorState] = field(default_factory=dict)
+    # Events marked as bot traffic, by site: published without a session, never placed.
+    bots: Counter[str] = field(default_factory=Counter)
 
     def session_records(self) -> list[KeyValue]:
         """(key, value) for footfall.sessions."""
@@ -52,6 +55,11 @@ def session_record(row: SessionRow) -> bytes:
     return orjson.dumps(row.__dict__)
 
 
+def left_out(event: dict[str, Any], rules: Rules) -> bool:
+    """A bot's event, on a site that does not count bots: stored, but in no session."""
+    return event.get("bot") is True and not rules.count_bots
+
+
 def sessionise_batch(
     records: Iterable[KeyValue],
     stored: Callable[[bytes], VisitorState | None],
@@ -63,9 +71,14 @@ def sessionise_batch(
     drafts: dict[str, tuple[bytes, RowDraft]] = {}
     for key, value in records:
         event = orjson.loads(value)
+        rules = rules_for(event["site_id"])
+        if left_out(event, rules):
+            result.bots[event["site_id"]] += 1
+            result.sessionised.append((key, orjson.dumps({"kind": "event", "event": event})))
+            continue
         ts_ms = event_ms(event)
         state = result.states.get(key) or stored(key) or VisitorState(event["site_id"], visitor_of(key))
-        state, out = apply(state, event, ts_ms, rules_for(event["site_id"]))
+        state, out = apply(state, event, ts_ms, rules)
         if not out.duplicate:
             result.states[key] = state
         event["session_id"] = out.session_id

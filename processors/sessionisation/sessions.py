@@ -21,15 +21,17 @@ SESSION_NAMESPACE = uuid.UUID("6f0c3c55-2a3e-4b8e-9a59-5f1f6f7d1c2e")
 
 @dataclass(frozen=True)
 class Rules:
-    """Per-site sessionisation settings, in milliseconds."""
+    """Per-site sessionisation settings: the gap and lateness in milliseconds, and whether
+    events marked as bot traffic are sessionised (and so analysed) at all."""
 
     gap_ms: int = 30 * 60 * 1000
     lateness_ms: int = 5 * 60 * 1000
+    count_bots: bool = False
 
 
 @dataclass(frozen=True)
 class SiteRules:
-    """Every site's rules: the defaults, and those of the sites with a gap of their own."""
+    """Every site's rules: the defaults, and those of the sites that set their own."""
 
     default: Rules = Rules()
     by_site: Mapping[str, Rules] = field(default_factory=dict)
@@ -96,6 +98,10 @@ class VisitorState:
     # after a crash re-delivers recent events, which must not count twice even once their
     # session has left the state.
     forgotten: dict[str, str] = field(default_factory=dict)
+    # When the visitor was last active, in ms on the arrival clock of their events' Kafka
+    # timestamps: set by the worker as it saves the state, so that whichever worker
+    # recovers it knows when it goes idle. None until saved (and in states saved before).
+    seen_ms: int | None = None
 
 
 FORGOTTEN_LIMIT = 512
