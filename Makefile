@@ -58,7 +58,7 @@ check: setup
 test-unit: setup
 	$(PY) -m pytest tests/unit
 
-bench: setup  ## figures for the README (takes about 30 minutes)
+bench: setup  ## figures for the README (takes about 50 minutes)
 	$(PY) -m bench.collector_throughput
 	$(PY) -m bench.producer_clients
 	$(PY) -m bench.sessioniser_throughput

@@ -54,13 +54,16 @@ SESSIONS = Topic(
 # workers starting together race to do so and one may find a topic without partitions;
 # created up front with the others, they are simply there.
 SESSIONISER_APP_ID = "footfall-sessioniser"
+# Kafka compacts only closed segments: rolled hourly, a changelog holds about an hour of
+# superseded states and forgotten visitors' tombstones beyond the live ones, not a gigabyte.
+COMPACTED = {"cleanup.policy": "compact", "segment.ms": str(60 * 60 * 1000)}
 VISITORS_TABLE = "visitors"
 VISITORS_CHANGELOG = Topic(
     name=f"{SESSIONISER_APP_ID}-{VISITORS_TABLE}-changelog",
     partitions=EVENTS.partitions,  # one changelog partition per events partition, as Faust requires
     retention_ms=7 * DAY_MS,
     description="the sessioniser's visitor state, compacted: what a restarted worker recovers",
-    extra_config={"cleanup.policy": "compact"},
+    extra_config=COMPACTED,
 )
 SESSIONISER_LEADER = Topic(
     name=f"{SESSIONISER_APP_ID}-__assignor-__leader",
@@ -94,7 +97,7 @@ PROFILES_CHANGELOG = Topic(
     partitions=EVENTS.partitions,  # profiles are kept by the worker that sessionises their visitor
     retention_ms=7 * DAY_MS,
     description="the worker's customer profiles and funnel progress, compacted",
-    extra_config={"cleanup.policy": "compact"},
+    extra_config=COMPACTED,
 )
 
 ALL_TOPICS: tuple[Topic, ...] = (

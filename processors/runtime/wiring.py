@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
 
-from infra.config import Settings, Site
+from infra.config import Settings
 from infra.kafka.publisher import Publisher
 from processors.analytics import site_config
 from processors.runtime import metrics, profile_codec, visitor_codec
@@ -25,19 +25,14 @@ from schemas.topics import EVENTS, PROFILES_TABLE, SESSIONISER_APP_ID, VISITORS_
 Timer = Callable[[Worker], Awaitable[None]]
 
 
-def counts_bots(site: Site) -> bool:
-    """Whether the site's bot traffic is sessionised and analysed like any other."""
-    return getattr(site, "count_bots", False) is True
-
-
 def session_rules(settings: Settings) -> SiteRules:
     """The default rules from the settings, and each site's own gap and bot counting where
     it sets them."""
     default = Rules(gap_ms=int(settings.session_gap_s * 1000), lateness_ms=int(settings.allowed_lateness_s * 1000))
     return SiteRules(default, {
-        site.id: replace(default, gap_ms=int((site.session_gap_s or settings.session_gap_s) * 1000), count_bots=counts_bots(site))
+        site.id: replace(default, gap_ms=int((site.session_gap_s or settings.session_gap_s) * 1000), count_bots=site.count_bots)
         for site in settings.sites
-        if site.session_gap_s is not None or counts_bots(site)
+        if site.session_gap_s is not None or site.count_bots
     })
 
 

@@ -70,7 +70,7 @@ def server_with() -> Iterator:
 
 
 def test_sender_posts_batches_in_time_order_with_the_write_key_and_sent_at(server_with) -> None:
-    messages, plan = generate(NOW, visitors=5, seed=3)
+    messages, _ = generate(NOW, visitors=5, seed=3)
     server = server_with([])
     summary = send(list(reversed(messages)), server.url, write_key="shop_key", batch_size=7)
 

@@ -50,7 +50,7 @@ def test_a_site_that_counts_bots_sessionises_and_analyses_them() -> None:
 
 
 def test_each_site_counts_bots_as_its_configuration_says(tmp_path: Path) -> None:
-    counting = Site(id="shop", write_key="k1").model_copy(update={"count_bots": True})
+    counting = Site(id="shop", write_key="k1", count_bots=True)
     rules: SiteRules = session_rules(Settings(state_dir=tmp_path, sites=[counting, Site(id="blog", write_key="k2")]))
     assert rules.for_site("shop").count_bots and not rules.for_site("blog").count_bots
     assert rules.for_site("shop").gap_ms == rules.default.gap_ms

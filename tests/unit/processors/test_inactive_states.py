@@ -146,7 +146,7 @@ def test_a_visitor_of_the_batch_in_flight_is_not_forgotten(tmp_path: Path, monke
 def test_a_partition_behind_forgets_no_one_whose_next_event_it_has_not_reached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The worker processes events that arrived long ago (it is catching up): idleness is
     measured on their arrival times, not on the wall clock."""
-    clock = FakeTime(monkeypatch)
+    FakeTime(monkeypatch)  # the wall clock stands still: only arrival times move
     one = Harness(tmp_path, "one")
     key = b"demo:a"
     one.batch(event(1, "a", T0_MS - 10 * HORIZON_MS), arrived_ms=T0_MS - 10 * HORIZON_MS)
