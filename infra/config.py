@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     # worker's state (its rows in ClickHouse stay) after this many days without an event;
     # customers' profiles are kept. Checked every idle_check_s.
     profile_retention_days: float = Field(default=30, gt=0)
+    # Events one visitor's sessionisation state may hold: more arrive only in footfall.events,
+    # without a session, until older sessions leave the state (no person sends thousands of
+    # events within one session's reach; a hostile sender does).
+    max_visitor_events: int = Field(default=5000, ge=100, le=20_000)
     # How soon a worker that died without leaving is replaced in the consumer group.
     processor_session_timeout_s: float = 30
     # A worker takes events in batches of up to this many, or what arrived within this

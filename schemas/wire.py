@@ -65,7 +65,7 @@ class Context(_Open):
 
 
 class _Message(_Open):
-    message_id: str | None = Field(default=None, alias="messageId")
+    message_id: str | None = Field(default=None, alias="messageId", max_length=200)
     anonymous_id: str | None = Field(default=None, alias="anonymousId", max_length=200)
     user_id: str | None = Field(default=None, alias="userId", max_length=200)
     timestamp: datetime | None = None

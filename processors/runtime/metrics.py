@@ -36,6 +36,11 @@ BOT_EVENTS = Counter(
     "Events marked as bot traffic that the worker left out of sessions and analytics, by site",
     ["site"],
 )
+EVENTS_OVER_VISITOR_LIMIT = Counter(
+    "footfall_processor_events_over_visitor_limit_total",
+    "Events stored without a session because their visitor's state held as many events as it may, by site",
+    ["site"],
+)
 EVENT_LAG_SECONDS = Histogram(
     "footfall_processor_event_lag_seconds",
     "Processing time minus the event's Kafka timestamp (when the collector stored it)",
@@ -115,6 +120,8 @@ def record_batch(
         EVENTS_PROCESSED.labels(site).inc(count)
     for site, count in result.bots.items():
         BOT_EVENTS.labels(site).inc(count)
+    for site, count in result.over_limit.items():
+        EVENTS_OVER_VISITOR_LIMIT.labels(site).inc(count)
     for event in events:
         if event.message.timestamp:
             EVENT_LAG_SECONDS.observe(max(0.0, now - event.message.timestamp))
@@ -203,6 +210,7 @@ def start_series(sites: Sequence[str]) -> None:
     for site in sites:
         EVENTS_PROCESSED.labels(site)
         BOT_EVENTS.labels(site)
+        EVENTS_OVER_VISITOR_LIMIT.labels(site)
         VISITORS_FORGOTTEN.labels(site)
         PROFILES_EXPIRED.labels(site)
         SESSIONS_OPENED.labels(site)

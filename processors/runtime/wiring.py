@@ -28,7 +28,11 @@ Timer = Callable[[Worker], Awaitable[None]]
 def session_rules(settings: Settings) -> SiteRules:
     """The default rules from the settings, and each site's own gap and bot counting where
     it sets them."""
-    default = Rules(gap_ms=int(settings.session_gap_s * 1000), lateness_ms=int(settings.allowed_lateness_s * 1000))
+    default = Rules(
+        gap_ms=int(settings.session_gap_s * 1000),
+        lateness_ms=int(settings.allowed_lateness_s * 1000),
+        max_visitor_events=settings.max_visitor_events,
+    )
     return SiteRules(default, {
         site.id: replace(default, gap_ms=int((site.session_gap_s or settings.session_gap_s) * 1000), count_bots=site.count_bots)
         for site in settings.sites

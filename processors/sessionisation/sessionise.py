@@ -36,6 +36,9 @@ class BatchResult:
     states: dict[bytes, VisitorState] = field(default_factory=dict)
     # Events marked as bot traffic, by site: published without a session, never placed.
     bots: Counter[str] = field(default_factory=Counter)
+    # New events of visitors whose state holds as many events as it may, by site: stored
+    # without a session too, until their sessions age out of the state.
+    over_limit: Counter[str] = field(default_factory=Counter)
 
     def session_records(self) -> list[KeyValue]:
         """(key, value) for footfall.sessions."""
@@ -78,6 +81,10 @@ def sessionise_batch(
             continue
         ts_ms = event_ms(event)
         state = result.states.get(key) or stored(key) or VisitorState(event["site_id"], visitor_of(key))
+        if len(state.placed) >= rules.max_visitor_events and event["event_id"] not in state.placed:
+            result.over_limit[event["site_id"]] += 1
+            result.sessionised.append((key, orjson.dumps({"kind": "event", "event": event})))
+            continue
         state, out = apply(state, event, ts_ms, rules)
         if not out.duplicate:
             result.states[key] = state

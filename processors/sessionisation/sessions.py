@@ -21,12 +21,16 @@ SESSION_NAMESPACE = uuid.UUID("6f0c3c55-2a3e-4b8e-9a59-5f1f6f7d1c2e")
 
 @dataclass(frozen=True)
 class Rules:
-    """Per-site sessionisation settings: the gap and lateness in milliseconds, and whether
-    events marked as bot traffic are sessionised (and so analysed) at all."""
+    """Per-site sessionisation settings: the gap and lateness in milliseconds, whether
+    events marked as bot traffic are sessionised (and so analysed) at all, and how many
+    events one visitor's state may hold."""
 
     gap_ms: int = 30 * 60 * 1000
     lateness_ms: int = 5 * 60 * 1000
     count_bots: bool = False
+    # A state is one changelog record: past this many retained events it would outgrow
+    # what Kafka takes in one record, and the worker would fail on it again at every replay.
+    max_visitor_events: int = 5000
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,48 @@
+"""One visitor's state holds a bounded number of events: past it, the visitor's new events
+are stored without a session, so no sender can grow a state past what Kafka takes in one
+changelog record (and make the worker fail on it at every replay)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from processors.sessionisation.sessionise import sessionise_batch
+from processors.sessionisation.sessions import Rules
+
+START = datetime(2027, 1, 1, tzinfo=UTC)
+RULES = Rules(max_visitor_events=100)
+
+
+def record(n: int, visitor: str = "flood") -> tuple[bytes, bytes]:
+    moment = (START + timedelta(seconds=n)).isoformat()
+    event = {"event_id": f"{visitor}-{n}", "site_id": "shop", "type": "page_view", "name": "Page Viewed", "ts": moment,
+             "received_at": moment, "anonymous_id": visitor, "path": "/"}
+    return f"shop:{visitor}".encode(), orjson.dumps(event)
+
+
+def test_events_past_the_visitors_limit_are_stored_without_a_session() -> None:
+    result = sessionise_batch([record(n) for n in range(250)], {}.get, lambda site: RULES)
+    state = result.states[b"shop:flood"]
+    assert len(state.placed) == 100 and sum(len(s.hits) for s in state.sessions) == 100
+    assert result.over_limit == {"shop": 150}
+    published = [orjson.loads(value)["event"] for _, value in result.sessionised]
+    assert len(published) == 250  # every event still reaches footfall.events
+    assert [("session_id" in event) for event in published] == [True] * 100 + [False] * 150
+    assert [event["event_id"] for event in published[:100]] == [f"flood-{n}" for n in range(100)]
+
+
+def test_the_limit_is_per_visitor_and_a_replay_of_a_placed_event_is_still_recognised() -> None:
+    first = sessionise_batch([record(n) for n in range(100)], {}.get, lambda site: RULES)
+    stored = first.states.get
+    again = sessionise_batch([record(5), record(0, "other"), record(100)], stored, lambda site: RULES)
+    assert again.over_limit == {"shop": 1}  # only flood-100, the new one
+    placed = {event["event_id"]: event.get("session_id") for _, event, _ in again.placed}
+    assert set(placed) == {"flood-5", "other-0"}
+    assert placed["flood-5"] == first.states[b"shop:flood"].placed["flood-5"]  # the same session, once
+
+
+def test_the_decision_depends_on_the_stored_state_alone_so_a_replay_gives_the_same_records() -> None:
+    batch = [record(n) for n in range(150)]
+    assert sessionise_batch(batch, {}.get, lambda site: RULES).sessionised == sessionise_batch(batch, {}.get, lambda site: RULES).sessionised
