@@ -11,7 +11,16 @@ from typing import Any
 
 import orjson
 
-from processors.sessionisation.sessions import RowDraft, Rules, SessionRow, VisitorState, apply
+from processors.sessionisation.sessions import (
+    MAX_STATE_BYTES,
+    RowDraft,
+    Rules,
+    SessionRow,
+    VisitorState,
+    apply,
+    event_hit_bytes,
+    state_bytes,
+)
 
 KeyValue = tuple[bytes, bytes]  # a Kafka record's key and value
 # An event placed in its session, for the analytics that follow in the same batch:
@@ -36,8 +45,8 @@ class BatchResult:
     states: dict[bytes, VisitorState] = field(default_factory=dict)
     # Events marked as bot traffic, by site: published without a session, never placed.
     bots: Counter[str] = field(default_factory=Counter)
-    # New events of visitors whose state holds as many events as it may, by site: stored
-    # without a session too, until their sessions age out of the state.
+    # New events of visitors whose state holds as many events, or weighs as much, as it may,
+    # by site: stored without a session too, until their sessions age out of the state.
     over_limit: Counter[str] = field(default_factory=Counter)
 
     def session_records(self) -> list[KeyValue]:
@@ -72,6 +81,8 @@ def sessionise_batch(
     result = BatchResult()
     # Each changed session's latest draft: the rows of earlier ones are never computed.
     drafts: dict[str, tuple[bytes, RowDraft]] = {}
+    # Each visitor's weight: measured once per batch, then grown by every event placed.
+    weights: dict[bytes, int] = {}
     for key, value in records:
         event = orjson.loads(value)
         rules = rules_for(event["site_id"])
@@ -81,10 +92,15 @@ def sessionise_batch(
             continue
         ts_ms = event_ms(event)
         state = result.states.get(key) or stored(key) or VisitorState(event["site_id"], visitor_of(key))
-        if len(state.placed) >= rules.max_visitor_events and event["event_id"] not in state.placed:
+        weight = weights[key] if key in weights else state_bytes(state)
+        added = event_hit_bytes(event)
+        full = len(state.placed) >= rules.max_visitor_events or weight + added > MAX_STATE_BYTES
+        if full and event["event_id"] not in state.placed:
+            weights[key] = weight
             result.over_limit[event["site_id"]] += 1
             result.sessionised.append((key, orjson.dumps({"kind": "event", "event": event})))
             continue
+        weights[key] = weight + added
         state, out = apply(state, event, ts_ms, rules)
         if not out.duplicate:
             result.states[key] = state

@@ -185,6 +185,30 @@ def referrer_host(referrer: str | None) -> str | None:
     return urlsplit(referrer).hostname
 
 
+# What one visitor's state may weigh, encoded: half of the megabyte Kafka takes in one
+# record by default, the rest left for encoding overhead this estimate does not see.
+MAX_STATE_BYTES = 512 * 1024
+# The brackets, commas, numbers and nulls of one encoded hit, beside its strings.
+HIT_OVERHEAD_BYTES = 64
+HIT_STRING_FIELDS = ("event_id", "type", "path", "referrer", "utm_source", "utm_medium", "utm_campaign")
+
+
+def event_hit_bytes(event: dict[str, Any]) -> int:
+    """At least what the hit of this event adds to its visitor's encoded state (the
+    referrer's whole URL stands for its host)."""
+    return HIT_OVERHEAD_BYTES + sum(len(value.encode()) for name in HIT_STRING_FIELDS if isinstance(value := event.get(name), str))
+
+
+def state_bytes(state: VisitorState) -> int:
+    """About what the state weighs encoded: its hits and the ids of forgotten events."""
+    hits = sum(
+        HIT_OVERHEAD_BYTES + sum(len(text.encode()) for text in (hit.event_id, hit.type, hit.path, hit.referrer_host, *(hit.campaign or ())) if text)
+        for session in state.sessions
+        for hit in session.hits
+    )
+    return hits + sum(len(event_id) + len(session_id) + 8 for event_id, session_id in state.forgotten.items())
+
+
 def hit_from_event(event: dict[str, Any], ts_ms: int) -> Hit:
     return Hit(
         ts_ms=ts_ms,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from processors.sessionisation.sessionise import sessionise_batch
-from processors.sessionisation.sessions import Rules
+from processors.sessionisation.sessions import MAX_STATE_BYTES, Rules, state_bytes
 
 START = datetime(2027, 1, 1, tzinfo=UTC)
 RULES = Rules(max_visitor_events=100)
@@ -46,3 +46,14 @@ def test_the_limit_is_per_visitor_and_a_replay_of_a_placed_event_is_still_recogn
 def test_the_decision_depends_on_the_stored_state_alone_so_a_replay_gives_the_same_records() -> None:
     batch = [record(n) for n in range(150)]
     assert sessionise_batch(batch, {}.get, lambda site: RULES).sessionised == sessionise_batch(batch, {}.get, lambda site: RULES).sessionised
+
+
+def test_a_state_is_bounded_in_bytes_too_whatever_its_events_carry() -> None:
+    long = [(key, orjson.dumps({**orjson.loads(value), "path": "/" + "p" * 8000})) for key, value in (record(n) for n in range(200))]
+    result = sessionise_batch(long, {}.get, lambda site: Rules())
+    state = result.states[b"shop:flood"]
+    assert 0 < state_bytes(state) <= MAX_STATE_BYTES
+    assert len(state.placed) < 70 and result.over_limit["shop"] == 200 - len(state.placed)
+    # Measured again from the stored state in the next batch, the limit holds the same.
+    more = sessionise_batch(long[:5] + [record(500)], result.states.get, lambda site: Rules())
+    assert more.over_limit == {"shop": 1} and not more.states
