@@ -1,123 +1,80 @@
-"""Crashes and scale-out on the real pipeline: ClickHouse stays exact.
+"""Crashes on the real pipeline, at the worst moments: ClickHouse stays exact.
 
-Each test sends a generated population whose sessions are known in advance, injects a
-fault (a worker or the sink killed with SIGKILL mid-stream, a worker stopped with SIGTERM)
-or runs two workers, and checks that ClickHouse holds every event once and exactly the
-planned sessions, grouped as the SQL reference groups them.
+Each test sends a generated population whose sessions are known in advance and ends a part
+mid-stream: a worker killed by its fault point right after Kafka acknowledged a batch's
+outputs and before the states behind them were saved, the sink killed by its fault point
+right after writing a batch and before committing its offsets, or a worker stopped with
+SIGTERM. ClickHouse must then hold every event once, exactly the planned sessions grouped as
+the SQL reference groups them, and customers and segments equal to their SQL reference.
 """
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
-import psutil
-import pytest
-
-from footfall.demo import send
-from footfall.local.kafka_broker import Broker
-from footfall.local.processes import Started
-from tests.support.pipeline import Pipeline, new_broker, start_pipeline
-from tests.support.planned_traffic import exact, population, send_in_chunks
-from tests.support.processes import kill
-from tests.support.sessions_reference import assert_matches_reference
-from tests.support.waiting import wait_for
+from infra import faults
+from tests.support.crashes import ChunkedStream, assert_killed_at_its_fault, at_fault, republished
+from tests.support.pipeline import new_broker, start_pipeline
+from tests.support.planned_traffic import assert_landed_exactly, population, send_in_chunks
+from tests.support.processes import assert_stops_by_itself
 
 FAST_FAILOVER = {"FOOTFALL_PROCESSOR_SESSION_TIMEOUT_S": "8"}
-# Well under footfall's own stop grace (20 s), after which a part is killed.
-STOP_GRACE_S = 10
+# Chunks of the population, each sent once the ones before it landed, so a part told to die
+# at its third batch dies after two were saved, with chunks still to come.
+CHUNKS, FAULT_AT = 8, 3
 
 
-def worker_replaced_mid_stream(tmp_path: Path, seed: int, end: Callable[[Started], None], what: str, **overrides: str) -> None:
-    """A population sent in six chunks; after the third, the worker is ended by `end` and a
-    successor started; ClickHouse must then be exact."""
+def test_worker_killed_after_publishing_a_batch_and_before_saving_its_states(tmp_path: Path) -> None:
     broker = new_broker(tmp_path / "broker")
-    pipeline = start_pipeline(broker, tmp_path / "stack", **overrides)
+    pipeline = start_pipeline(broker, tmp_path / "stack", workers=0, **FAST_FAILOVER)
     try:
-        messages, plan, suffix = population(seed)
+        messages, plan, suffix = population(101)
+        stream = ChunkedStream(pipeline, messages, suffix, CHUNKS)
+        faulty = pipeline.start_worker(**at_fault(faults.WORKER_AFTER_PUBLISH, FAULT_AT))
+        stream.send_until_dead(lambda: faulty)
+        assert_killed_at_its_fault(faulty)
+        pipeline.start_worker()
+        stream.send_rest()
+        assert_landed_exactly(pipeline, plan, suffix, "a worker crash between publishing and saving")
+        # The successor processed again what had been published but not committed.
+        assert republished(broker.bootstrap, suffix)
+    finally:
+        pipeline.stop()
+        broker.stop()
+
+
+def test_worker_stopped_mid_stream_ends_cleanly_and_its_successor_finishes(tmp_path: Path) -> None:
+    broker = new_broker(tmp_path / "broker")
+    pipeline = start_pipeline(broker, tmp_path / "stack")
+    try:
+        messages, plan, suffix = population(103)
 
         def replace_worker() -> None:
-            end(pipeline.workers[0])
+            assert_stops_by_itself(pipeline.workers[0])
             pipeline.start_worker()
 
         send_in_chunks(pipeline, messages, 6, {2: replace_worker})
-        wait_for(exact(pipeline, plan, suffix), 180, f"exact events and sessions after {what}")
-        assert_matches_reference(pipeline, suffix)
+        assert_landed_exactly(pipeline, plan, suffix, "a worker was stopped")
     finally:
         pipeline.stop()
         broker.stop()
 
 
-def test_worker_killed_mid_stream_and_restarted(kafka: Broker, tmp_path: Path) -> None:
-    worker_replaced_mid_stream(tmp_path, 101, kill, "a worker crash", **FAST_FAILOVER)
-
-
-def stop_by_itself(worker: Started) -> None:
-    """SIGTERM, as `footfall down` and Ctrl-C send it: the worker must leave by itself,
-    without a crash (an agent waiting for events ends when Faust closes its channel)."""
-    process = psutil.Process(worker.pid)
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_GRACE_S)
-    except psutil.TimeoutExpired:
-        pytest.fail(f"the worker was still running {STOP_GRACE_S} s after SIGTERM; see {worker.log}")
-    assert "Crashed" not in Path(worker.log).read_text()
-
-
-def test_worker_stopped_mid_stream_ends_cleanly_and_its_successor_finishes(kafka: Broker, tmp_path: Path) -> None:
-    worker_replaced_mid_stream(tmp_path, 103, stop_by_itself, "a worker was stopped")
-
-
-def test_sink_killed_mid_batch_and_restarted(kafka: Broker, tmp_path: Path) -> None:
+def test_sink_killed_after_writing_a_batch_and_before_committing_it(tmp_path: Path) -> None:
     broker = new_broker(tmp_path / "broker")
-    pipeline = start_pipeline(broker, tmp_path / "stack", FOOTFALL_SINK_BATCH_ROWS="200")
+    pipeline = start_pipeline(broker, tmp_path / "stack", sink=False, FOOTFALL_SINK_BATCH_ROWS="200")
     try:
-        messages, plan, suffix = population(seed=202)
-
-        def crash_and_restart() -> None:
-            kill(pipeline.sink)
-            pipeline.start_sink()
-
-        send_in_chunks(pipeline, messages, 6, {1: crash_and_restart, 3: crash_and_restart})
-        wait_for(exact(pipeline, plan, suffix), 180, "exact events and sessions after sink crashes")
-        assert_matches_reference(pipeline, suffix)
+        messages, plan, suffix = population(202)
+        stream = ChunkedStream(pipeline, messages, suffix, CHUNKS)
+        # Twice: the second sink first rewrites what the first left uncommitted, then dies
+        # the same way itself.
+        for _ in range(2):
+            pipeline.start_sink(ready=False, **at_fault(faults.SINK_AFTER_WRITE, FAULT_AT))
+            stream.send_until_dead(lambda: pipeline.sink)
+            assert_killed_at_its_fault(pipeline.sink)
+        pipeline.start_sink()
+        stream.send_rest()
+        assert_landed_exactly(pipeline, plan, suffix, "sink crashes between writing and committing")
     finally:
         pipeline.stop()
         broker.stop()
-
-
-def session_table(pipeline: Pipeline, suffix: str) -> list[dict]:
-    return pipeline.query(
-        "SELECT session_id, anonymous_id, user_id, toString(started_at) AS s, toString(ended_at) AS e, events, pageviews, "
-        "clicks, max_scroll_pct, purchases, revenue, entry_path, exit_path, is_bounce, utm_source, utm_campaign, referrer_host "
-        f"FROM footfall.sessions FINAL WHERE anonymous_id LIKE '%{suffix}' ORDER BY session_id"
-    )
-
-
-def without_times(row: dict) -> dict:
-    return {key: value for key, value in row.items() if key not in ("s", "e")}
-
-
-def test_two_workers_give_the_same_sessions_as_one(tmp_path: Path) -> None:
-    messages, plan, suffix = population(seed=303)
-    tables = []
-    for workers in (1, 2):
-        broker = new_broker(tmp_path / f"broker-{workers}")
-        pipeline = start_pipeline(broker, tmp_path / f"stack-{workers}", workers=workers)
-        try:
-            send(messages, pipeline.collector.url)
-            wait_for(exact(pipeline, plan, suffix), 180, f"exact sessions with {workers} worker(s)")
-            tables.append(session_table(pipeline, suffix))
-        finally:
-            pipeline.stop()
-            broker.stop()
-    one, two = tables
-    assert len(one) == plan.sessions
-    # Event times carry each run's own transit time (milliseconds), so times may differ by
-    # that much; everything else must be identical.
-    assert [without_times(row) for row in one] == [without_times(row) for row in two]
-    for first, second in zip(one, two, strict=True):
-        for column in ("s", "e"):
-            assert abs(datetime.fromisoformat(first[column]) - datetime.fromisoformat(second[column])).total_seconds() < 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -19,6 +19,9 @@ from footfall.local.processes import Started, free_port, stop, wait_until
 from infra.health import http_ok
 from footfall.local.stack import spawn_collector, spawn_processor, spawn_sink
 from infra.config import Settings
+
+
+METRICS_PORT = "FOOTFALL_PROCESSOR_METRICS_PORT"
 
 
 def new_broker(folder: Path) -> Broker:
@@ -64,26 +67,36 @@ class Pipeline:
     workers: list[Started]
     sink: Started
     sink_url: str
+    # Each worker's /metrics, by PID: how a test sees which partitions a worker owns.
+    metrics_urls: dict[int, str] = field(default_factory=dict)
 
     def query(self, sql: str) -> list[dict]:
         answer = httpx.post(f"{self.sink_url}/query", content=sql.encode(), timeout=60)
         assert answer.status_code == 200, answer.text
         return answer.json()
 
-    def start_worker(self) -> Started:
+    def start_worker(self, **overrides: str) -> Started:
+        """One more worker, serving its metrics on a port of its own unless the pipeline's
+        settings name one; `overrides` reach this worker only (a fault point, say)."""
         log = self.folder / f"worker-{len(self.workers)}.log"
-        worker = spawn_processor(Settings(), log, self.env)
+        env = {METRICS_PORT: str(free_port()), **self.env, **overrides}
+        worker = spawn_processor(Settings(), log, env)
         self.workers.append(worker)
+        self.metrics_urls[worker.pid] = f"http://127.0.0.1:{env[METRICS_PORT]}/metrics"
         return worker
 
-    def start_sink(self) -> Started:
-        self.sink = spawn_sink(Settings(), self.folder / "sink.log", self.env)
-        wait_until(lambda: http_ok(f"{self.sink_url}/healthz"), 60, "sink", self.sink)
+    def start_sink(self, ready: bool = True, **overrides: str) -> Started:
+        """The sink, (re)started; awaited until healthy if `ready` (not for a sink that may
+        die at a fault point as soon as it writes); `overrides` reach it only."""
+        self.sink = spawn_sink(Settings(), self.folder / "sink.log", {**self.env, **overrides})
+        if ready:
+            wait_until(lambda: http_ok(f"{self.sink_url}/healthz"), 60, "sink", self.sink)
         return self.sink
 
     def stop(self) -> None:
         for process in [self.sink, *self.workers, self.collector.process]:
-            stop(process)
+            if process is not None:
+                stop(process)
 
     def log_tails(self, lines: int = 40) -> str:
         """The end of each part's log: what a failure report shows."""
@@ -106,9 +119,9 @@ def pipelines_started_by(nodeid: str) -> list[Pipeline]:
     return _STARTED[_file_of(nodeid)]
 
 
-def start_pipeline(kafka: Broker, folder: Path, workers: int = 1, **overrides: str) -> Pipeline:
-    """Stages with their own consumer groups' names kept per test run through the state
-    folder, so each pipeline reads the shared broker's topics from the start."""
+def start_pipeline(kafka: Broker, folder: Path, workers: int = 1, sink: bool = True, **overrides: str) -> Pipeline:
+    """A collector, `workers` workers and (unless `sink` is False, for a test that starts
+    it itself) the sink, with their state in `folder`, `overrides` reaching every part."""
     collector = start_collector(kafka.bootstrap, folder / "collector", **overrides)
     sink_port = free_port()
     env = {
@@ -122,5 +135,6 @@ def start_pipeline(kafka: Broker, folder: Path, workers: int = 1, **overrides: s
     pipelines_started_by(os.environ.get("PYTEST_CURRENT_TEST", "")).append(pipeline)
     for _ in range(workers):
         pipeline.start_worker()
-    pipeline.start_sink()
+    if sink:
+        pipeline.start_sink()
     return pipeline
