@@ -48,6 +48,8 @@ class BatchResult:
     # New events of visitors whose state holds as many events, or weighs as much, as it may,
     # by site: stored without a session too, until their sessions age out of the state.
     over_limit: Counter[str] = field(default_factory=Counter)
+    # Copies of events this visitor's state already holds, by site: not published again.
+    duplicates: Counter[str] = field(default_factory=Counter)
 
     def session_records(self) -> list[KeyValue]:
         """(key, value) for footfall.sessions."""
@@ -102,8 +104,13 @@ def sessionise_batch(
             continue
         weights[key] = weight + added
         state, out = apply(state, event, ts_ms, rules)
-        if not out.duplicate:
-            result.states[key] = state
+        if out.duplicate:
+            # Its first copy was published and acknowledged before this state was saved; a
+            # copy sent again (an SDK's retry) may carry another time, and so another day,
+            # which the events table would keep as another row.
+            result.duplicates[event["site_id"]] += 1
+            continue
+        result.states[key] = state
         event["session_id"] = out.session_id
         result.placed.append((key, event, ts_ms))
         result.sessionised.append((key, orjson.dumps({"kind": "event", "event": event})))

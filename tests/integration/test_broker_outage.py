@@ -246,12 +246,8 @@ def test_every_event_is_stored_and_a_resent_one_once(outage: Outage) -> None:
 
 
 # ClickHouse collapses rows with the same sort key within one partition, and footfall.events
-# is sorted by (site_id, toDate(ts), event_id) and partitioned by month; the sessioniser
-# passes a duplicate on with its own time, so copies on two days stay two rows.
-DOUBLE_COUNT = "an event whose derived time moves past midnight between two stored attempts is stored twice"
-
-
-@pytest.mark.xfail(strict=True, reason=DOUBLE_COUNT)
+# is sorted by (site_id, toDate(ts), event_id) and partitioned by month: copies on two days
+# would stay two rows, so the sessioniser publishes a copy it already holds no more.
 @pytest.mark.parametrize("kind", ["day", "month"])
 def test_an_event_whose_time_crosses_midnight_between_attempts_is_stored_once(outage: Outage, kind: str) -> None:
     assert_stored_once(outage, kind)
@@ -260,13 +256,8 @@ def test_an_event_whose_time_crosses_midnight_between_attempts_is_stored_once(ou
 # A consumer's session (the sink's: aiokafka's default of 10 s) ends when it cannot reach the
 # broker for that long; an outage twice as long ends the sessions of every part.
 LONG_OUTAGE_S = 20
-SINK_EXITS = (
-    "the sink exits when committing fails after an outage: CommitFailedError (the group forgot its member) is raised "
-    "from consumer.commit in sinks.sink.consume; whether the group forgot it is a race, so this fails in some runs only"
-)
 
 
-@pytest.mark.xfail(strict=False, reason=SINK_EXITS)
 def test_the_worker_and_the_sink_outlive_an_outage_longer_than_their_sessions(tmp_path: Path) -> None:
     broker: Broker = new_broker(tmp_path / "broker")
     # Batches the sink keeps open for seconds: one is open, with offsets to commit, when the broker goes.

@@ -33,14 +33,15 @@ def test_events_past_the_visitors_limit_are_stored_without_a_session() -> None:
     assert [event["event_id"] for event in published[:100]] == [f"flood-{n}" for n in range(100)]
 
 
-def test_the_limit_is_per_visitor_and_a_replay_of_a_placed_event_is_still_recognised() -> None:
+def test_the_limit_is_per_visitor_and_a_copy_of_a_placed_event_is_still_recognised() -> None:
     first = sessionise_batch([record(n) for n in range(100)], {}.get, lambda site: RULES)
     stored = first.states.get
     again = sessionise_batch([record(5), record(0, "other"), record(100)], stored, lambda site: RULES)
     assert again.over_limit == {"shop": 1}  # only flood-100, the new one
-    placed = {event["event_id"]: event.get("session_id") for _, event, _ in again.placed}
-    assert set(placed) == {"flood-5", "other-0"}
-    assert placed["flood-5"] == first.states[b"shop:flood"].placed["flood-5"]  # the same session, once
+    assert again.duplicates == {"shop": 1}  # flood-5 is known, so neither refused nor published again
+    assert [event["event_id"] for _, event, _ in again.placed] == ["other-0"]
+    published = [orjson.loads(value)["event"]["event_id"] for _, value in again.sessionised]
+    assert published == ["other-0", "flood-100"]
 
 
 def test_the_decision_depends_on_the_stored_state_alone_so_a_replay_gives_the_same_records() -> None:
