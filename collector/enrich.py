@@ -8,7 +8,7 @@ place is looked up from the full address, and only the anonymised address is kep
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,7 +19,7 @@ from collector.bots import is_bot
 from collector.geo import Place
 from collector.parsing import describe_error
 from collector.privacy import anonymise_ip
-from collector.useragent import parse_user_agent
+from collector.useragent import UNKNOWN, AgentBudget, parse_user_agent
 from schemas.event import Event, EventType
 from schemas.wire import (
     CLICK_EVENT,
@@ -52,6 +52,8 @@ class RequestMeta:
     received_at: datetime
     client_ip: str | None
     user_agent: str | None
+    # Shared by the request's messages: how many new user agents it may still have parsed.
+    agents: AgentBudget = field(default_factory=AgentBudget)
 
 
 def event_time(received_at: datetime, timestamp: datetime | None, sent_at: datetime | None) -> datetime:
@@ -137,7 +139,8 @@ def normalise(
     campaign = context.campaign
     from_url = _campaign_from_url(url)
     user_agent = context.user_agent or meta.user_agent
-    agent = parse_user_agent(user_agent)
+    described = meta.agents.allows(user_agent)
+    agent = parse_user_agent(user_agent) if described else UNKNOWN
     screen = context.screen
     library = context.library
     event_type, name = _type_and_name(message)
@@ -167,7 +170,7 @@ def normalise(
         os=agent.os,
         os_version=agent.os_version,
         device=agent.device,
-        bot=is_bot(user_agent),
+        bot=described and is_bot(user_agent),
         ip=anonymise_ip(ip),
         country=place.country,
         region=place.region,

@@ -8,8 +8,8 @@ paid once per agent.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 
 from ua_parser import BasicResolver, Parser, load_lazy_builtins
 
@@ -18,6 +18,11 @@ TABLET_HINTS = ("ipad", "tablet", "kindle", "silk/", "playbook")
 # Real user agents are a few hundred characters; what a sender adds past this is not read,
 # since matching the parser's regexes costs time in proportion to the length.
 MAX_AGENT_CHARS = 512
+# Agents remembered, parsed, across requests; and agents one request may have parsed afresh.
+# A new agent costs milliseconds of regex matching: a batch of thousands of distinct ones
+# would hold a collector worker for seconds, and every request waiting on that worker.
+KNOWN_AGENTS = 20_000
+NEW_AGENTS_PER_REQUEST = 64
 
 
 @dataclass(frozen=True)
@@ -67,15 +72,43 @@ def agent_text(user_agent: str | None) -> str | None:
     return user_agent[:MAX_AGENT_CHARS] if user_agent else None
 
 
+_known: OrderedDict[str, Agent] = OrderedDict()
+
+
 def parse_user_agent(user_agent: str | None) -> Agent:
-    return _parsed(agent_text(user_agent))
-
-
-@lru_cache(maxsize=20_000)
-def _parsed(user_agent: str | None) -> Agent:
-    """Parsed once per distinct string: traffic repeats a few hundred agents over and over."""
-    if not user_agent:
+    """Parsed once per distinct string (traffic repeats a few hundred agents over and over),
+    the least recently seen forgotten first."""
+    text = agent_text(user_agent)
+    if not text:
         return UNKNOWN
+    agent = _known.get(text)
+    if agent is not None:
+        _known.move_to_end(text)
+        return agent
+    agent = _known[text] = _parse(text)
+    if len(_known) > KNOWN_AGENTS:
+        _known.popitem(last=False)
+    return agent
+
+
+@dataclass
+class AgentBudget:
+    """The agents one request may still have parsed afresh; past it, its messages are stored
+    without a browser, system, device or bot mark, as a message without any agent is."""
+
+    remaining: int = NEW_AGENTS_PER_REQUEST
+
+    def allows(self, user_agent: str | None) -> bool:
+        text = agent_text(user_agent)
+        if not text or text in _known:
+            return True
+        if self.remaining <= 0:
+            return False
+        self.remaining -= 1
+        return True
+
+
+def _parse(user_agent: str) -> Agent:
     result = PARSER.parse(user_agent)
     browser = result.user_agent
     os = result.os
