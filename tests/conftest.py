@@ -10,6 +10,7 @@ import pytest
 
 from footfall.local.kafka_broker import Broker
 from footfall.local.processes import stop
+from tests.support.clickhouse_server import ClickHouseServer, start_private
 from tests.support.pipeline import Collector, new_broker, pipelines_started_by, start_collector
 
 
@@ -40,3 +41,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         for pipeline in pipelines_started_by(item.nodeid):
             report.sections.append((f"logs of the pipeline in {pipeline.folder}", pipeline.log_tails()))
     return report
+
+
+@pytest.fixture
+def clickhouse_server(tmp_path: Path) -> Iterator[ClickHouseServer]:
+    """A private clickhouse-server (Debian's) on free ports, its data in the test's folder."""
+    running = start_private(tmp_path / "clickhouse")
+    yield running
+    running.stop()

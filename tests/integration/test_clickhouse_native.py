@@ -10,11 +10,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.support.clickhouse_server import ClickHouseServer, start_private
+from tests.support.clickhouse_server import ClickHouseServer
 from footfall.local.processes import wait_until
 from infra.clickhouse.backend import ClickHouseError
 from infra.clickhouse.native import NativeClickHouse
@@ -38,15 +37,8 @@ START = datetime(2026, 11, 22, 10, 0, 0)
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ClickHouseServer]:
-    running = start_private(tmp_path / "clickhouse")
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def backend(server: ClickHouseServer) -> Iterator[NativeClickHouse]:
-    client = NativeClickHouse(server.url())
+def backend(clickhouse_server: ClickHouseServer) -> Iterator[NativeClickHouse]:
+    client = NativeClickHouse(clickhouse_server.url())
     client.execute("CREATE DATABASE IF NOT EXISTS transport")
     client.execute(TABLE)
     yield client
@@ -91,9 +83,9 @@ def test_a_batch_of_ten_thousand_rows_arrives_whole_and_exact(backend: NativeCli
     assert backend.connection_failures == 0
 
 
-def test_a_refused_statement_raises_the_servers_message_and_is_sent_once(server: ClickHouseServer) -> None:
+def test_a_refused_statement_raises_the_servers_message_and_is_sent_once(clickhouse_server: ClickHouseServer) -> None:
     # Long waits between attempts: a retry, were there one, would not go unnoticed.
-    backend = NativeClickHouse(server.url(), attempts=5, backoff_s=60)
+    backend = NativeClickHouse(clickhouse_server.url(), attempts=5, backoff_s=60)
     try:
         before = queries_run(backend)
         with pytest.raises(ClickHouseError, match="Code: 81. DB::Exception: Database nowhere doesn't exist") as refused:
@@ -124,20 +116,20 @@ def test_values_of_the_wrong_type_are_refused_as_errors(backend: NativeClickHous
     assert backend.connection_failures == 0
 
 
-def test_exhausted_retries_raise_an_error(server: ClickHouseServer) -> None:
-    backend = NativeClickHouse(server.url(), attempts=3, backoff_s=0.01)
-    server.stop()
+def test_exhausted_retries_raise_an_error(clickhouse_server: ClickHouseServer) -> None:
+    backend = NativeClickHouse(clickhouse_server.url(), attempts=3, backoff_s=0.01)
+    clickhouse_server.stop()
     with pytest.raises(ClickHouseError, match="unreachable after 3 attempts"):
         backend.query("SELECT 1")
     assert backend.connection_failures == 3
 
 
-def test_an_insert_waits_out_a_server_restart(server: ClickHouseServer, backend: NativeClickHouse) -> None:
-    writer = NativeClickHouse(server.url(), attempts=8, backoff_s=0.2)
+def test_an_insert_waits_out_a_server_restart(clickhouse_server: ClickHouseServer, backend: NativeClickHouse) -> None:
+    writer = NativeClickHouse(clickhouse_server.url(), attempts=8, backoff_s=0.2)
     backend.insert("transport.events", [event(n) for n in range(100)])
     assert writer.query("SELECT count() AS n FROM transport.events") == [{"n": 100}]
 
-    server.stop()
+    clickhouse_server.stop()
     outcome: list[BaseException | None] = []
 
     def insert() -> None:
@@ -153,7 +145,7 @@ def test_an_insert_waits_out_a_server_restart(server: ClickHouseServer, backend:
         # Restart only once the writer has met the server down, so the retry is exercised.
         wait_until(lambda: writer.connection_failures >= 1 or not thread.is_alive(), 30, "a failed attempt")
         assert thread.is_alive(), f"the insert ended while the server was down: {outcome}"
-        server.start()
+        clickhouse_server.start()
     finally:
         thread.join(120)
 

@@ -8,7 +8,6 @@ the sink's writer is exercised here, not the footfall tables themselves."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
 import pytest
@@ -17,7 +16,7 @@ from infra.clickhouse.backend import ClickHouseError
 from infra.clickhouse.native import NativeClickHouse
 from sinks.rows import RowBatch
 from sinks.service import Writer
-from tests.support.clickhouse_server import ClickHouseServer, start_private
+from tests.support.clickhouse_server import ClickHouseServer
 
 CUSTOMERS = "CREATE TABLE footfall.customers (site_id String, customer_id String, purchases UInt32) ENGINE = MergeTree ORDER BY customer_id"
 REJECTED_ROWS = """
@@ -28,15 +27,8 @@ ENGINE = MergeTree ORDER BY key
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ClickHouseServer]:
-    running = start_private(tmp_path / "clickhouse")
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def backend(server: ClickHouseServer) -> Iterator[NativeClickHouse]:
-    client = NativeClickHouse(server.url(), attempts=2, backoff_s=0.01)
+def backend(clickhouse_server: ClickHouseServer) -> Iterator[NativeClickHouse]:
+    client = NativeClickHouse(clickhouse_server.url(), attempts=2, backoff_s=0.01)
     for statement in ("CREATE DATABASE footfall", CUSTOMERS, REJECTED_ROWS):
         client.execute(statement)
     yield client
@@ -64,8 +56,8 @@ def test_a_value_the_driver_cannot_encode_and_a_row_missing_a_column_are_permane
     assert missing.permanent and "cannot encode the rows for footfall.customers" in str(missing)
 
 
-def test_a_server_gone_is_its_condition(server: ClickHouseServer, backend: NativeClickHouse) -> None:
-    server.stop()
+def test_a_server_gone_is_its_condition(clickhouse_server: ClickHouseServer, backend: NativeClickHouse) -> None:
+    clickhouse_server.stop()
     refused = refusal(lambda: backend.insert("footfall.customers", [customer(1)]))
     assert not refused.permanent and "unreachable after 2 attempts" in str(refused)
 
