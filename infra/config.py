@@ -53,6 +53,9 @@ class Site(BaseModel):
     # stored in footfall.events with their bot mark; left False, sessions, segments, funnels,
     # customers, heatmaps and the report leave them out.
     count_bots: bool = False
+    # The key this site's personal values and erased ids are hashed with; unset, one is
+    # derived for the site from the installation's key (infra.keys.site_key).
+    hash_secret: str | None = Field(default=None, min_length=16)
     # The site's analytics tables as written: [sites.analytics] parameters, [[sites.segments]]
     # and [[sites.funnels]]. Kept as data here; the processors give them their types
     # (processors.analytics.site_config), the other stages have no use for them.
@@ -161,6 +164,12 @@ class Settings(BaseSettings):
     sink_batch_s: float = 0.5
     sink_retry_initial_s: float = 0.5
     sink_retry_max_s: float = 10.0
+    # What every request to the sink's port must carry; unset, one is made at random in
+    # the state folder at first start (infra.keys).
+    sink_token: str | None = Field(default=None, min_length=16)
+    # The installation's key, from which each site's hashing key is derived; unset, one is
+    # made at random in the state folder. Give it when several machines must agree.
+    hash_key: str | None = Field(default=None, min_length=16)
 
     # The Prometheus `footfall up --with-monitoring` starts, on loopback.
     prometheus_port: int = 9090
