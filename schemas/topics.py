@@ -100,7 +100,18 @@ PROFILES_CHANGELOG = Topic(
     extra_config=COMPACTED,
 )
 
+# People forgotten (schemas.erasures), read whole by every worker and sink. Kept well
+# beyond the longest retention of the topics above, so no record of an erased person can
+# be replayed after their erasure has gone.
+ERASURES = Topic(
+    name="footfall.erasures",
+    partitions=1,
+    retention_ms=90 * DAY_MS,
+    description="keyed hashes of the ids of people erased, so that no replay brings them back",
+    extra_config={"cleanup.policy": "compact,delete", "segment.ms": str(DAY_MS)},
+)
+
 ALL_TOPICS: tuple[Topic, ...] = (
     EVENTS, DEAD_LETTER, SESSIONISED, SESSIONS, VISITORS_CHANGELOG, SESSIONISER_LEADER,
-    SEGMENT_CHANGES, CUSTOMERS, FUNNEL_PROGRESS, PROFILES_CHANGELOG,
+    SEGMENT_CHANGES, CUSTOMERS, FUNNEL_PROGRESS, PROFILES_CHANGELOG, ERASURES,
 )
