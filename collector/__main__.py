@@ -10,6 +10,7 @@ import uvicorn
 
 from collector.geo import GeoDatabaseError, Geolocator
 from infra.config import load
+from infra.keys import site_key
 
 
 def main() -> None:
@@ -18,7 +19,10 @@ def main() -> None:
     try:
         # Refused here, once: a worker failing in the factory would be restarted for ever.
         Geolocator(settings.geoip_city_db)
-    except GeoDatabaseError as exc:
+        # Each site's hashing key read, or made, before the first event needs it.
+        for site in settings.sites:
+            site_key(settings, site.id)
+    except (GeoDatabaseError, PermissionError, ValueError) as exc:
         raise SystemExit(f"collector not started: {exc}") from None
     # The workers' metrics meet in files of one folder, made before any worker imports
     # prometheus_client (collector.metrics), and removed when the collector stops.

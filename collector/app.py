@@ -13,7 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 import orjson
@@ -26,10 +26,12 @@ from starlette.routing import Route
 from collector import metrics
 from collector.addresses import client_address, limit_key
 from collector.cors import cors_headers, preflight_allowed
+from collector.dead_letters import dead_letter_reason, dead_letter_text
 from collector.enrich import RequestMeta, normalise
 from collector.geo import Geolocator
 from collector.limits import Measured, measure, time_refusal
 from collector.openapi import openapi_endpoint
+from collector.personal_data import PersonalData
 from collector.parsing import (
     Carried,
     Rejected,
@@ -46,6 +48,7 @@ from collector.ratelimit import ADDRESS, RateLimiter
 from collector.script import script_endpoint
 from infra.kafka.publisher import KafkaUnavailable, Publisher, Record
 from infra.config import Settings, Site, load
+from infra.keys import site_key
 from schemas import topics
 from schemas.event import InvalidMessage
 
@@ -72,15 +75,6 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def dead_letter_text(raw: Any, limit: int) -> str:
-    """The refused message as JSON for an operator to read, cut at `limit` characters; a
-    message too deep to write as JSON is kept as a note saying so."""
-    try:
-        return orjson.dumps(raw).decode()[:limit]
-    except orjson.JSONEncodeError:
-        return '"(not kept: nested too deeply to write as JSON)"'
-
-
 def fallback_event_id(site_id: str, raw: Any) -> str:
     """A stable id for a message sent without messageId, so that a retry maps to the same id."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, site_id + orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()))
@@ -95,6 +89,11 @@ class Ingest:
         self.publisher = publisher
         self.locate = Geolocator(settings.geoip_city_db).locate
         self.rates = RateLimiter(settings.rate_limits, settings.collector_workers)
+        # Compiled once; a site's key is read (or made) when its first value is hashed.
+        self.personal = {
+            site.id: PersonalData.for_site(site.personal_data, cache(partial(site_key, settings, site.id)))
+            for site in settings.sites
+        }
 
     def site_for(self, key: str | None) -> Site:
         if key is None:
@@ -158,7 +157,7 @@ class Ingest:
                 client_ip=address,
                 user_agent=request.headers.get("user-agent"),
             )
-            records, types, rejected = self.records_for(carried, measured, meta, endpoint)
+            records, types, rejected = self.records_for(carried, measured, meta, site, endpoint)
             with metrics.PRODUCE_SECONDS.time():
                 await self.publisher.publish(records)
         except RequestError as exc:
@@ -177,9 +176,11 @@ class Ingest:
         return self.answer(len(types), rejected, endpoint, self.cors(origin, site))
 
     def records_for(
-        self, carried: Carried, measured: Measured, meta: RequestMeta, endpoint: str
+        self, carried: Carried, measured: Measured, meta: RequestMeta, site: Site, endpoint: str
     ) -> tuple[list[Record], list[str], list[Rejected]]:
-        """Records for the messages within bounds; every other one dead-lettered with its reason."""
+        """Records for the messages within bounds, their personal data scrubbed as the site
+        says; every other one dead-lettered, scrubbed, with its reason."""
+        personal = self.personal[site.id]
         over_limit = [Rejected(index, reason, carried.messages[index]) for index, reason in measured.reasons.items()]
         raws = {index: carried.merged(index) for index in range(len(carried.messages)) if index not in measured.reasons}
         valid, rejected = validate_messages(raws.items())
@@ -188,7 +189,7 @@ class Ingest:
         types: list[str] = []
         for index, message in valid:
             try:
-                event = normalise(message, meta, partial(fallback_event_id, meta.site_id, raws[index]), self.locate)
+                event = normalise(personal.applied(message), meta, partial(fallback_event_id, meta.site_id, raws[index]), self.locate)
                 refusal = time_refusal(event.ts, meta.received_at, self.limits)
                 if refusal is not None:
                     raise ValueError(refusal)
@@ -202,8 +203,8 @@ class Ingest:
                 site_id=meta.site_id,
                 received_at=meta.received_at,
                 endpoint=endpoint,
-                reason=item.reason,
-                raw=dead_letter_text(item.raw, self.limits.max_message_bytes),
+                reason=dead_letter_reason(item.reason, personal, site.write_key),
+                raw=dead_letter_text(item.raw, personal, site.write_key, self.limits.max_depth, self.limits.max_message_bytes),
             )
             records.append(Record(topics.DEAD_LETTER.name, meta.site_id.encode(), dead.model_dump_json().encode()))
         return records, types, sorted(rejected, key=lambda item: item.index)

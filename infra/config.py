@@ -11,7 +11,7 @@ import fnmatch
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, IPvAnyNetwork, field_validator
 from pydantic_settings import (
@@ -25,6 +25,11 @@ from schemas.names import NAME_PATTERN
 
 CONFIG_FILE_ENV = "FOOTFALL_CONFIG"
 DEFAULT_CONFIG_FILE = "footfall.toml"
+
+# What the collector does with a personal trait or property: store it as sent, store a
+# keyed hash of it, or leave it out.
+PersonalAction = Literal["keep", "hash", "drop"]
+PersonalName = Annotated[str, Field(min_length=1, max_length=200)]
 
 LOCAL_ORIGINS = (
     "http://localhost",
@@ -56,6 +61,9 @@ class Site(BaseModel):
     # The key this site's personal values and erased ids are hashed with; unset, one is
     # derived for the site from the installation's key (infra.keys.site_key).
     hash_secret: str | None = Field(default=None, min_length=16)
+    # [sites.personal_data]: trait and property names this site holds personal, each with
+    # its action; they add to and override footfall's defaults (collector.personal_data).
+    personal_data: dict[PersonalName, PersonalAction] = Field(default_factory=dict)
     # The site's analytics tables as written: [sites.analytics] parameters, [[sites.segments]]
     # and [[sites.funnels]]. Kept as data here; the processors give them their types
     # (processors.analytics.site_config), the other stages have no use for them.
