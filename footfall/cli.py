@@ -28,6 +28,7 @@ from footfall.reports.since import parse_since, since_day
 from footfall.local.processes import Started, wait_until
 from footfall.reports.queries import Scope, counting_bots
 from footfall.local.stack import Part, Stack
+from footfall.personal_hash import hash_values
 from footfall.reports.summary import event_count, summarise
 from footfall.terminal import console, literal, shown, styled
 from infra.clickhouse.backend import ClickHouseError, is_read_only
@@ -354,6 +355,9 @@ def heatmap(
 
     draw(figures, out)
     console.print(styled("wrote ", out))
+
+
+app.command("hash")(hash_values)
 
 
 if __name__ == "__main__":
