@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter as Tally
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from sinks.rejections import REASON_CLASSES, TOPIC_TABLES
 from sinks.rows import RowBatch
@@ -18,6 +18,15 @@ REJECTED = Counter(
     "Rows set aside in footfall.rejected_rows instead of their table: unreadable records, or refused by ClickHouse",
     ["table", "reason_class"],
 )
+ERASED = Counter(
+    "footfall_sink_rows_erased_total",
+    "Records of people forgotten (footfall.erasures) left out instead of written, by the table they were for",
+    ["table"],
+)
+ERASURES_MALFORMED = Counter(
+    "footfall_sink_erasures_malformed_total", "Records of footfall.erasures skipped because they hold no erasure"
+)
+ERASURE_HASHES = Gauge("footfall_sink_erasure_hashes", "Id hashes of people forgotten that the sink holds")
 INSERT_SECONDS = Histogram(
     "footfall_sink_insert_duration_seconds", "Time to write one batch", buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 )
@@ -35,6 +44,8 @@ TABLES = ("events", "sessions", "invalid_events")
 for table in TABLES:
     ROWS.labels(table)
     BATCHES.labels(table)
+for table in TOPIC_TABLES.values():
+    ERASED.labels(table)
 for table in {*TOPIC_TABLES.values(), "segment_membership"}:
     for reason_class in REASON_CLASSES:
         REJECTED.labels(table, reason_class)
@@ -46,6 +57,8 @@ def record_written(batch: RowBatch, written: Written) -> None:
         ROWS.labels(table).inc(written.stored[table])
         if written.stored[table]:
             BATCHES.labels(table).inc()
+    for table, count in batch.erased.items():
+        ERASED.labels(table).inc(count)
     for (table, reason_class), count in Tally((r.table, r.reason_class) for r in written.rejected).items():
         REJECTED.labels(table, reason_class).inc(count)
     now = time.time()

@@ -7,15 +7,17 @@ cannot make into rows is set aside with the reason, never stored half, never fat
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from infra.erasures import Forgotten
 from schemas.tables import DATABASE
 from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
-from sinks.rejections import Rejection, unreadable
+from sinks.rejections import TOPIC_TABLES, Rejection, unreadable
 
 EVENT_STRING_COLUMNS = (
     "event_id", "site_id", "type", "name", "anonymous_id", "user_id", "session_id", "url", "path", "referrer",
@@ -133,6 +135,28 @@ def move_statement(site_id: str, event_ids: list[str], session_id: str) -> str:
     )
 
 
+# The fields of a record (or of its event) that hold one of a person's ids.
+PERSON_FIELDS = ("anonymous_id", "user_id", "customer_id")
+NOBODY = Forgotten(lambda site_id: b"")
+
+
+def of_forgotten(topic: str, key: bytes | None, record: dict[str, Any], forgotten: Forgotten) -> bool:
+    """Whether a record is about someone forgotten: one of its ids, or its key's visitor,
+    is theirs; for a dead letter, any string of the raw message it keeps."""
+    if not forgotten:
+        return False
+    body = record.get("event", record) if topic == SESSIONISED.name else record
+    site_id = body.get("site_id")
+    if not isinstance(site_id, str) or not forgotten.holds(site_id):
+        return False
+    if topic == DEAD_LETTER.name:
+        return forgotten.names_in_text(site_id, str(record.get("raw", "")))
+    ids = [body.get(name) for name in PERSON_FIELDS]
+    if key and b":" in key:
+        ids.append(key.partition(b":")[2].decode(errors="replace"))
+    return forgotten.names(site_id, ids)
+
+
 @dataclass
 class RowBatch:
     """What one write stores: rows per table, and moves applied after the events they move."""
@@ -147,17 +171,24 @@ class RowBatch:
     analytics: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Records that could not be made into rows, for footfall.rejected_rows.
     rejected: list[Rejection] = field(default_factory=list)
+    # The people forgotten, whose records are dropped (counted here by table) as if they
+    # had never been published; their offsets are committed with the batch all the same.
+    forgotten: Forgotten = NOBODY
+    erased: Counter[str] = field(default_factory=Counter)
 
     def __len__(self) -> int:
         analytics = sum(len(rows) for rows in self.analytics.values())
-        return len(self.events) + len(self.moves) + len(self.sessions) + len(self.invalid) + analytics + len(self.rejected)
+        kept = len(self.events) + len(self.moves) + len(self.sessions) + len(self.invalid) + analytics + len(self.rejected)
+        return kept + self.erased.total()
 
     def add_analytics(self, table: str, row: dict[str, Any]) -> None:
         self.analytics.setdefault(table, []).append(row)
 
-    def add(self, topic: str, value: bytes) -> None:
+    def add(self, topic: str, value: bytes, key: bytes | None = None) -> None:
         record = orjson.loads(value)
-        if topic == SESSIONISED.name:
+        if of_forgotten(topic, key, record, self.forgotten):
+            self.erased[TOPIC_TABLES[topic]] += 1
+        elif topic == SESSIONISED.name:
             if record["kind"] == "event":
                 received_at = moment_of(record["event"]["received_at"])
                 self.events.append(event_row(record["event"], received_at))
@@ -178,10 +209,10 @@ class RowBatch:
         else:
             raise ValueError(f"the sink does not read {topic}")
 
-    def take(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
+    def take(self, topic: str, partition: int, offset: int, value: bytes | None, key: bytes | None = None) -> None:
         """A record from Kafka: its rows, or, if it cannot be made into rows, a rejection
         that names where it sits."""
         try:
-            self.add(topic, value)  # type: ignore[arg-type]  # None (a tombstone) is malformed too
+            self.add(topic, value, key)  # type: ignore[arg-type]  # None (a tombstone) is malformed too
         except MALFORMED as exc:
             self.rejected.append(unreadable(topic, partition, offset, value, exc))

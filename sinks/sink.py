@@ -17,10 +17,13 @@ from aiokafka.errors import CommitFailedError
 from infra import faults
 from infra.clickhouse.backend import ClickHouseError
 from infra.config import Settings
+from infra.erasures import Forgotten
+from infra.kafka.erasure_reader import ErasureReader
+from infra.keys import site_key
 from infra.retry import Backoff, retry_async
 from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 from sinks import metrics
-from sinks.rows import RowBatch
+from sinks.rows import NOBODY, RowBatch
 from sinks.service import Writer, Written
 
 log = logging.getLogger("footfall.sink")
@@ -61,14 +64,17 @@ async def write_with_retries(writer: Writer, batch: RowBatch, consumer: AIOKafka
     metrics.record_written(batch, written)
 
 
-async def run(consumer: AIOKafkaConsumer, writer: Writer, settings: Settings, stopping: asyncio.Event) -> None:
-    """Batch what arrives until the batch is full or old enough, write it, then commit."""
-    batch, offsets, opened = RowBatch(), {}, time.monotonic()
+async def run(
+    consumer: AIOKafkaConsumer, writer: Writer, settings: Settings, stopping: asyncio.Event, forgotten: Forgotten = NOBODY,
+) -> None:
+    """Batch what arrives until the batch is full or old enough, write it, then commit.
+    Records of people forgotten are left out of the batch, their offsets committed with it."""
+    batch, offsets, opened = RowBatch(forgotten=forgotten), {}, time.monotonic()
     while not stopping.is_set():
         fetched = await consumer.getmany(timeout_ms=100, max_records=settings.sink_batch_rows)
         for partition, records in fetched.items():
             for record in records:
-                batch.take(partition.topic, partition.partition, record.offset, record.value)
+                batch.take(partition.topic, partition.partition, record.offset, record.value, record.key)
             offsets[partition] = records[-1].offset + 1
         if not batch:
             opened = time.monotonic()
@@ -83,11 +89,30 @@ async def run(consumer: AIOKafkaConsumer, writer: Writer, settings: Settings, st
                 # consumer's session): its partitions come back, with these records, after
                 # the rebalance, and the tables collapse what is written again.
                 log.warning("offsets not committed, the batch will be read again: %s", exc)
-            batch, offsets, opened = RowBatch(), {}, time.monotonic()
+            batch, offsets, opened = RowBatch(forgotten=forgotten), {}, time.monotonic()
+
+
+def erasure_reader(settings: Settings) -> ErasureReader:
+    """What tells the sink whom it must not write back: footfall.erasures, read whole."""
+    forgotten = Forgotten(lambda site_id: site_key(settings, site_id))
+    metrics.ERASURE_HASHES.set_function(lambda: len(forgotten))
+    return ErasureReader(
+        settings.kafka_bootstrap, forgotten, "footfall-sink-erasures", log, on_malformed=lambda exc: metrics.ERASURES_MALFORMED.inc(),
+    )
 
 
 async def consume(writer: Writer, settings: Settings, stopping: asyncio.Event) -> None:
-    """The sink's consumer in its group, from the earliest offset not yet committed."""
+    """The sink's consumer in its group, from the earliest offset not yet committed, once
+    every erasure is known: a record read before could bring back someone forgotten."""
+    erasures = erasure_reader(settings)
+    try:
+        await erasures.wait_caught_up("writing to ClickHouse")
+        await consume_topics(writer, settings, stopping, erasures.forgotten)
+    finally:
+        await erasures.stop()
+
+
+async def consume_topics(writer: Writer, settings: Settings, stopping: asyncio.Event, forgotten: Forgotten) -> None:
     consumer = AIOKafkaConsumer(
         *TOPICS,
         bootstrap_servers=settings.kafka_bootstrap,
@@ -99,6 +124,6 @@ async def consume(writer: Writer, settings: Settings, stopping: asyncio.Event) -
     )
     await consumer.start()
     try:
-        await run(consumer, writer, settings, stopping)
+        await run(consumer, writer, settings, stopping, forgotten)
     finally:
         await consumer.stop()

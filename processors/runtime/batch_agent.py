@@ -5,7 +5,7 @@ is what keeps a crash and replay exact."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import faust
@@ -14,11 +14,12 @@ from infra import faults
 from infra.kafka.publisher import Record
 from processors.analytics.analyse import CustomerOutputs, analyse_batch
 from processors.runtime import metrics
+from processors.runtime.erasures import without_forgotten
 from processors.runtime.publishing import customer_records, publish_until_stored
 from processors.runtime.stream_batches import event_batches
 from processors.runtime.worker import Worker
 from processors.sessionisation.changes import FirstSeen
-from processors.sessionisation.sessionise import BatchResult, sessionise_batch
+from processors.sessionisation.sessionise import BatchResult, KeyValue, sessionise_batch
 from schemas.topics import SESSIONISED, SESSIONS
 
 
@@ -65,6 +66,7 @@ async def process_batches(worker: Worker, stream: faust.StreamT) -> None:
     """Every batch: outputs acknowledged by Kafka, then visitor states and profiles saved,
     then (once the batch is left) its events acknowledged for Faust to commit."""
     settings = worker.settings
+    await worker.erasures.wait_caught_up("processing events")
     await worker.publisher.start()
     try:
         async for batch in event_batches(worker.app, stream, settings.processor_batch_events, settings.processor_batch_s):
@@ -76,7 +78,11 @@ async def process_batches(worker: Worker, stream: faust.StreamT) -> None:
             found = FirstSeen(worker.visitors.data.get)
             try:
                 async with worker.lock:
-                    result = sessionise_batch(((event.key, event.value) for event in batch), found, worker.rules.for_site)
+                    records: Iterable[KeyValue] = ((event.key, event.value) for event in batch)
+                    if worker.forgotten:
+                        records, erased = without_forgotten(records, worker.forgotten)
+                        metrics.record_erased(erased)
+                    result = sessionise_batch(records, found, worker.rules.for_site)
                     analysed = analyse_batch(result.placed, worker.profiles.data.get, worker.analytics.for_site, worker.bounds.get)
                     records = [Record(SESSIONISED.name, key, value) for key, value in result.sessionised]
                     records += [Record(SESSIONS.name, key, value) for key, value in result.session_records()]

@@ -83,6 +83,20 @@ PROFILES_EXPIRED = Counter(
     ["site"],
 )
 TABLE_STATES = Gauge("footfall_processor_table_states", "States a worker holds in memory, by table", ["table"])
+EVENTS_ERASED = Counter(
+    "footfall_processor_events_erased_total",
+    "Events of people forgotten (footfall.erasures) dropped before sessionisation, by site",
+    ["site"],
+)
+STATES_ERASED = Counter(
+    "footfall_processor_states_erased_total",
+    "States of people forgotten deleted from the worker's tables, each tombstoned in its changelog, by table",
+    ["table"],
+)
+ERASURES_MALFORMED = Counter(
+    "footfall_processor_erasures_malformed_total", "Records of footfall.erasures skipped because they hold no erasure"
+)
+ERASURE_HASHES = Gauge("footfall_processor_erasure_hashes", "Id hashes of people forgotten that the worker holds")
 PUBLISH_RETRIES = Counter(
     "footfall_processor_publish_retries_total", "Output publishes retried because Kafka did not acknowledge"
 )
@@ -204,6 +218,12 @@ def serve(port: int, host: str = "127.0.0.1") -> int:
     return server.server_port
 
 
+def record_erased(dropped: Mapping[str, int]) -> None:
+    """Events of people forgotten that a batch dropped, by site."""
+    for site, count in dropped.items():
+        EVENTS_ERASED.labels(site).inc(count)
+
+
 def start_series(sites: Sequence[str]) -> None:
     """Each site's series exist from the start, at zero, so rates and ratios over them are
     defined before the first session closes."""
@@ -212,6 +232,7 @@ def start_series(sites: Sequence[str]) -> None:
         BOT_EVENTS.labels(site)
         EVENTS_OVER_VISITOR_LIMIT.labels(site)
         VISITORS_FORGOTTEN.labels(site)
+        EVENTS_ERASED.labels(site)
         PROFILES_EXPIRED.labels(site)
         SESSIONS_OPENED.labels(site)
         SESSION_REVENUE.labels(site)

@@ -12,7 +12,7 @@ from functools import partial
 from infra.config import Settings
 from infra.kafka.publisher import Publisher
 from processors.analytics import site_config
-from processors.runtime import metrics, profile_codec, visitor_codec
+from processors.runtime import erasures, metrics, profile_codec, visitor_codec
 from processors.runtime.app_factory import new_app
 from processors.runtime.batch_agent import process_batches
 from processors.runtime.idle_visitors import forget_idle_visitors
@@ -58,9 +58,13 @@ def build_worker(settings: Settings) -> Worker:
         publisher=Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, client_id="footfall-processors"),
         rules=session_rules(settings),
         analytics=site_config.for_sites(settings.sites),
+        forgotten=erasures.forgotten_of(settings),
     )
+    worker.erasures = erasures.erasure_reader(worker)
+    erasures.install(worker)
     app.agent(worker.events, name="process_batches")(partial(process_batches, worker))
     _every(worker, settings.idle_check_s, forget_idle_visitors)
+    _every(worker, settings.idle_check_s, erasures.erase_recovered_states)
     _every(worker, settings.idle_check_s, expire_profiles)
     _every(worker, settings.segment_check_s, wake_due_profiles)
     _every(worker, settings.rfm_refresh_s, refresh_rfm)

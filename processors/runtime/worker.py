@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import faust
 
 from infra.config import Settings
+from infra.erasures import Forgotten
+from infra.kafka.erasure_reader import ErasureReader
 from infra.kafka.publisher import Publisher, partition_for
 from processors.analytics import rfm
 from processors.analytics.analyse import CustomerOutputs, CustomerState
@@ -39,6 +41,10 @@ class Worker:
     publisher: Publisher
     rules: SiteRules
     analytics: AnalyticsConfig
+    # The people forgotten, read from footfall.erasures by `erasures` (set once built:
+    # what it does on an erasure needs the worker).
+    forgotten: Forgotten
+    erasures: ErasureReader = field(init=False)
     positions: PartitionPositions = field(default_factory=PartitionPositions)
     # Each partition's arrival clock, and when each visitor and profile was last active on
     # it: what the timers that forget idle visitors and expire profiles go by.
@@ -49,6 +55,8 @@ class Worker:
     # worker got (back) may be behind and its states are not the ones indexed, so the
     # clocks and the indexes start again (processors.runtime.inactive_states).
     tracked_generation: int | None = None
+    # The consumer generation whose recovered states were last cleared of everyone forgotten.
+    erased_generation: int | None = None
     # The keys of the batch taken and not yet saved: the timers leave them alone.
     in_flight: set[bytes] = field(default_factory=set)
     # Each site's RFM cut points over this worker's customers, recomputed by a timer.

@@ -158,6 +158,7 @@ def test_a_refused_batch_is_retried_with_the_partitions_paused_and_polled_until_
 class Record(NamedTuple):
     offset: int
     value: bytes | None
+    key: bytes | None = None
 
 
 class LoopConsumer(RecordingConsumer):

@@ -45,6 +45,7 @@ def fake_event(n: int, bot: bool = False) -> SimpleNamespace:
 def test_outputs_are_stored_before_the_fault_point_and_states_saved_after(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     worker = build_worker(Settings(state_dir=tmp_path))
     worker.publisher = FakePublisher()  # type: ignore[assignment]
+    worker.erasures.caught_up.set()  # none to read
     saved: list[tuple[str, bytes]] = []
     for table in (worker.visitors, worker.profiles):
         table.send_changelog = lambda partition, key, value, name=table.name, **_: saved.append((name, key))
