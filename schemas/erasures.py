@@ -4,6 +4,7 @@ back what was erased, while the topic itself names nobody."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -24,5 +25,7 @@ class Erasure(BaseModel):
 
     @property
     def key(self) -> bytes:
-        """One record per request: compaction keeps every request, never merges two."""
-        return f"{self.site_id}:{min(self.id_hashes)}".encode()
+        """One record per set of ids: compaction keeps every person's request, even of two
+        people who share an id (a family's device), and collapses only a request repeated."""
+        ids = hashlib.sha256("\n".join(sorted(set(self.id_hashes))).encode()).hexdigest()
+        return f"{self.site_id}:{ids}".encode()
