@@ -17,6 +17,8 @@ from infra.people.finding import TooManyIds, find_person
 from infra.people.request import PersonRequest
 from infra.people.service import People
 from schemas.erasures import Erasure
+from tests.support.person_traces import holding as holding_in
+from tests.support.person_traces import rows_naming
 
 SITE = "shop"
 USER = "U'; DROP TABLE footfall.events; --\\"
@@ -93,24 +95,12 @@ def people(engine: EmbeddedClickHouse, tmp_path: Path, published: list[Erasure])
     return People(engine, Settings(state_dir=tmp_path), publish=lambda settings, erasure: published.append(erasure))
 
 
-def string_columns(engine: EmbeddedClickHouse) -> list[tuple[str, str]]:
-    return [(row["table"], row["name"]) for row in engine.query(
-        "SELECT table, name FROM system.columns WHERE database = 'footfall' AND type LIKE '%String%' "
-        "AND table NOT IN ('person_ids', 'person_hours', 'schema_migrations') AND table NOT LIKE '%\\_mv'"
-    )]
-
-
 def holding(engine: EmbeddedClickHouse, value: str) -> list[str]:
-    """Every table and column whose stored text holds `value`."""
-    needle = value.encode().hex()
-    return [f"{table}.{column}" for table, column in string_columns(engine) if engine.query(
-        f"SELECT count() AS n FROM footfall.{table} WHERE position(toString({column}), unhex('{needle}')) > 0")[0]["n"]]
+    return holding_in(engine.query, value)
 
 
 def others(engine: EmbeddedClickHouse) -> dict[str, list[bytes]]:
-    """Every row of the other person's, table by table, in an order of their own."""
-    return {table: sorted(orjson.dumps(row) for row in engine.query(
-        f"SELECT * FROM footfall.{table} WHERE position(toString(tuple(*)), '{OTHER}') > 0")) for table in PERSON_ROWS}
+    return rows_naming(engine.query, tuple(PERSON_ROWS), OTHER)
 
 
 def rollups(engine: EmbeddedClickHouse) -> dict[str, list[dict]]:
