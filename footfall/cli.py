@@ -26,6 +26,7 @@ from footfall.reports.heatmap import read_heatmap, top_paths
 from footfall.reports.since import GRAMMAR as SINCE_GRAMMAR
 from footfall.reports.since import parse_since, since_day
 from footfall.local.processes import Started, wait_until
+from footfall.people import commands as people
 from footfall.reports.queries import Scope, counting_bots
 from footfall.local.stack import Part, Stack
 from footfall.personal_hash import hash_values
@@ -355,6 +356,32 @@ def heatmap(
 
     draw(figures, out)
     console.print(styled("wrote ", out))
+
+
+SITE_HELP, USER_HELP, ANONYMOUS_HELP = "The site id.", "The person's user id.", "One of the person's anonymous ids."
+
+
+@app.command()
+def export(
+    site: str = typer.Option(..., "--site", help=SITE_HELP),
+    user_id: str | None = typer.Option(None, "--user-id", help=USER_HELP),
+    anonymous_id: str | None = typer.Option(None, "--anonymous-id", help=ANONYMOUS_HELP),
+    out: Path = typer.Option(..., "--out", dir_okay=False, help="The JSON file to write (mode 0600)."),
+    force: bool = typer.Option(False, "--force", help="Replace the file if it exists."),
+) -> None:
+    """Write everything footfall holds about one person, following their ids, to a JSON file."""
+    people.export(config.load(), site, user_id, anonymous_id, out, force)
+
+
+@app.command()
+def forget(
+    site: str = typer.Option(..., "--site", help=SITE_HELP),
+    user_id: str | None = typer.Option(None, "--user-id", help=USER_HELP),
+    anonymous_id: str | None = typer.Option(None, "--anonymous-id", help=ANONYMOUS_HELP),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Erase one person everywhere footfall keeps them, replays included; audited by hashes only."""
+    people.forget(config.load(), site, user_id, anonymous_id, yes)
 
 
 app.command("hash")(hash_values)

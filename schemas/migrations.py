@@ -11,11 +11,14 @@ from schemas.tables import (
     CAMPAIGN_COSTS_DDL,
     CUSTOMERS_DDL,
     DATABASE,
+    ERASURE_AUDIT_DDL,
     EVENTS_DDL,
     FUNNEL_DAILY_DDL,
     FUNNEL_PROGRESS_DDL,
     INSERT_DEDUPLICATION,
     INVALID_EVENTS_DDL,
+    PERSON_HOURS_DDL,
+    PERSON_IDS_DDL,
     SEGMENT_CHANGES_DDL,
     SEGMENT_MEMBERSHIP_DDL,
     SESSIONS_DDL,
@@ -92,6 +95,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "the rule behind each segment change", (SEGMENT_CHANGE_RULE,)),
     Migration(8, "rows the sink set aside, with the reason", (REJECTED_ROWS_DDL, *deduplicated(("rejected_rows",)))),
     Migration(9, "the bot mark on events, and rollups that keep bots apart", BOT_MARK),
+    Migration(11, "the erasure audit, and the lookup of a person's ids", (ERASURE_AUDIT_DDL, PERSON_IDS_DDL, PERSON_HOURS_DDL)),
 )
 
 MIGRATIONS_TABLE_DDL = f"""

@@ -230,3 +230,44 @@ PARTITION BY toYYYYMM(day)
 ORDER BY (site_id, day, utm_source, utm_medium, utm_campaign)
 """
 CAMPAIGN_COST_COLUMNS = ("site_id", "day", "utm_source", "utm_medium", "utm_campaign", "cost", "currency", "version")
+
+# Each erasure asked for: when, by whom, the rows it removed per table and the rollup hours
+# it rebuilt. The person appears only as keyed hashes of their ids (infra.keys, the site's
+# key): enough to show a request was carried out, never enough to name them again.
+ERASURE_AUDIT_DDL = f"""
+CREATE TABLE IF NOT EXISTS {DATABASE}.erasure_audit
+(
+    requested_at   DateTime64(3, 'UTC'),
+    site_id        LowCardinality(String),
+    requested_by   String,
+    id_hashes      Array(String),
+    found          UInt8,
+    removed        Map(String, UInt64),
+    rebuilt_hours  UInt64
+)
+ENGINE = MergeTree
+ORDER BY (site_id, requested_at)
+"""
+
+# The ids of the person one export or erasure is about, and the rollup hours it rebuilds,
+# for that request's statements to read by its request id: ClickHouse keeps the text of a
+# mutation on disk, so the ids must not be in it. In memory only, gone on a restart.
+PERSON_IDS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {DATABASE}.person_ids
+(
+    request  String,
+    id       String,
+    needle   String
+)
+ENGINE = Memory
+"""
+PERSON_HOURS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {DATABASE}.person_hours
+(
+    request  String,
+    site_id  String,
+    path     String,
+    hour     DateTime('UTC')
+)
+ENGINE = Memory
+"""

@@ -27,6 +27,7 @@ from infra.clickhouse.connect import open_backend
 from infra.clickhouse.migrations import migrate
 from infra.config import Settings
 from schemas.tables import CAMPAIGN_COST_COLUMNS
+from sinks.people import people_routes
 from sinks.service import Writer
 from sinks.sink import consume
 
@@ -103,5 +104,6 @@ def create_app(settings: Settings, writer: Writer | None = None) -> Starlette:
         Route("/costs", costs, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *people_routes(writer, settings),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

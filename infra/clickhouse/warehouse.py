@@ -7,6 +7,7 @@ the command opens the configured backend itself for as long as it needs it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -18,11 +19,18 @@ from infra.clickhouse.connect import open_backend
 from infra.clickhouse.migrations import migrate
 from infra.config import Settings
 from infra.health import http_ok
+from infra.keys import sink_token
+from infra.people.erasing import Erased
+from infra.people.finding import Refused
+from infra.people.request import ForgetRequest, PersonRequest
+from infra.people.service import People
 from schemas.tables import DATABASE
 
 Rows = list[dict[str, Any]]
 Query = Callable[[str], Rows]
 SINK_TIMEOUT_S = 120.0
+# An erasure waits for ClickHouse to rewrite every part holding the person's rows.
+ERASE_TIMEOUT_S = 1800.0
 
 
 class Warehouse(Protocol):
@@ -33,6 +41,12 @@ class Warehouse(Protocol):
 
     def insert_costs(self, rows: Sequence[dict[str, Any]]) -> None:
         """Store rows of footfall.campaign_costs."""
+
+    def export_person(self, request: PersonRequest) -> Iterator[bytes]:
+        """Everything held about one person, as the export document's bytes (infra.people.export)."""
+
+    def forget_person(self, request: ForgetRequest) -> Erased:
+        """Erase one person everywhere; Refused (nothing deleted) if the erasure cannot be published."""
 
 
 class ThroughSink:
@@ -54,34 +68,66 @@ class ThroughSink:
     def insert_costs(self, rows: Sequence[dict[str, Any]]) -> None:
         self._post("/costs", json=list(rows))
 
+    def export_person(self, request: PersonRequest) -> Iterator[bytes]:
+        with self._client.stream("POST", f"{self._url}/people/export", json=request.body()) as answer:
+            if answer.status_code != 200:
+                raise Refused(sink_error(answer.read()))
+            yield from answer.iter_bytes()
+
+    def forget_person(self, request: ForgetRequest) -> Erased:
+        answer = self._client.post(f"{self._url}/people/forget", json=request.body(), timeout=ERASE_TIMEOUT_S)
+        if answer.status_code != 200:
+            raise Refused(sink_error(answer.content))
+        return Erased.model_validate(answer.json())
+
 
 class OpenedHere:
     """The tables through a backend this process opened, while no sink runs."""
 
-    def __init__(self, backend: Backend):
+    def __init__(self, backend: Backend, settings: Settings | None = None):
         self._backend = backend
+        self._settings = settings or Settings()
         self._migrated = False
+
+    def _migrate_once(self) -> None:
+        # A command may come before the stack ever ran: the tables are created first.
+        if not self._migrated:
+            migrate(self._backend)
+            self._migrated = True
 
     def query(self, sql: str) -> Rows:
         return self._backend.query(sql)
 
     def insert_costs(self, rows: Sequence[dict[str, Any]]) -> None:
-        # An import may come before the stack ever ran: the tables are created first.
-        if not self._migrated:
-            migrate(self._backend)
-            self._migrated = True
+        self._migrate_once()
         self._backend.insert(f"{DATABASE}.campaign_costs", rows)
+
+    def export_person(self, request: PersonRequest) -> Iterator[bytes]:
+        self._migrate_once()
+        return People(self._backend, self._settings).export(request)
+
+    def forget_person(self, request: ForgetRequest) -> Erased:
+        self._migrate_once()
+        return People(self._backend, self._settings).forget(request, f"cli:{request.requested_by or 'unknown'}")
+
+
+def sink_error(body: bytes) -> str:
+    """The sink's `{"error": …}` answer, or the body itself when it is not one."""
+    try:
+        return str(json.loads(body)["error"])
+    except (ValueError, KeyError, TypeError):
+        return body.decode(errors="replace")[:500]
 
 
 @contextmanager
 def open_warehouse(settings: Settings) -> Iterator[Warehouse]:
     """The sink's port when the sink answers, else the configured backend, closed on leaving."""
     if http_ok(f"{settings.sink_url}/healthz"):
-        with httpx.Client(timeout=SINK_TIMEOUT_S) as client:
+        with httpx.Client(timeout=SINK_TIMEOUT_S, headers={"Authorization": f"Bearer {sink_token(settings)}"}) as client:
             yield ThroughSink(settings.sink_url, client)
         return
     backend = open_backend(settings)
     try:
-        yield OpenedHere(backend)
+        yield OpenedHere(backend, settings)
     finally:
         backend.close()

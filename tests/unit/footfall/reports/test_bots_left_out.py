@@ -24,7 +24,7 @@ from sinks.rows import RowBatch
 from sinks.service import Writer
 
 NOW_MS = int(time.time() * 1000) // 3_600_000 * 3_600_000  # the start of this hour
-BOT_MARK = max(migration.version for migration in MIGRATIONS)
+BOT_MARK = next(migration.version for migration in MIGRATIONS if "bot mark" in migration.name)
 
 
 def event(event_id: str, visitor: str, bot: bool | None, name: str = "Page Viewed", **fields: object) -> dict:
@@ -59,7 +59,7 @@ def writer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Writer]:
         "INSERT INTO footfall.events (event_id, site_id, type, name, ts, received_at, anonymous_id, path, version) VALUES "
         f"('before', 'shop', 'page_view', 'Page Viewed', fromUnixTimestamp64Milli({NOW_MS}), now64(3), 'old', '/pricing', 1)"
     )
-    assert migrate(backend) == [BOT_MARK]
+    assert migrate(backend, tuple(migration for migration in MIGRATIONS if migration.version <= BOT_MARK)) == [BOT_MARK]
     write(writer, [
         event("p1", "person-1", False), event("p2", "person-2", None), click("c1", "person-1", False),
         event("b1", "crawler-1", True), event("b2", "crawler-2", True), event("b3", "crawler-2", True),
