@@ -16,7 +16,7 @@ import httpx
 from infra.clickhouse.backend import Backend, ClickHouseError
 from infra.clickhouse.connect import open_backend
 from infra.clickhouse.migrations import migrate
-from infra.config import Settings
+from infra.config import Retention, Settings
 from infra.health import http_ok
 from schemas.tables import DATABASE
 
@@ -58,8 +58,9 @@ class ThroughSink:
 class OpenedHere:
     """The tables through a backend this process opened, while no sink runs."""
 
-    def __init__(self, backend: Backend):
+    def __init__(self, backend: Backend, retention: Retention):
         self._backend = backend
+        self._retention = retention
         self._migrated = False
 
     def query(self, sql: str) -> Rows:
@@ -68,7 +69,7 @@ class OpenedHere:
     def insert_costs(self, rows: Sequence[dict[str, Any]]) -> None:
         # An import may come before the stack ever ran: the tables are created first.
         if not self._migrated:
-            migrate(self._backend)
+            migrate(self._backend, retention=self._retention)
             self._migrated = True
         self._backend.insert(f"{DATABASE}.campaign_costs", rows)
 
@@ -82,6 +83,6 @@ def open_warehouse(settings: Settings) -> Iterator[Warehouse]:
         return
     backend = open_backend(settings)
     try:
-        yield OpenedHere(backend)
+        yield OpenedHere(backend, settings.retention)
     finally:
         backend.close()
