@@ -39,13 +39,17 @@ def ttl_statement(table: str, ttl: str | None) -> str:
     return f"ALTER TABLE {DATABASE}.{table} {action}"
 
 
-def retention_statements(engines: dict[str, str], retention: Retention) -> list[str]:
-    """The ALTERs that bring the tables present (name to engine_full) to the retention."""
-    return [
-        ttl_statement(table, wanted)
+def retention_statements(engines: dict[str, str], retention: Retention) -> dict[str, str]:
+    """The ALTER, by table, that brings each table present (name to engine_full) to the retention."""
+    return {
+        table: ttl_statement(table, wanted)
         for table, engine_full in sorted(engines.items())
         if table in AGED_BY and (wanted := wanted_ttl(table, retention)) != current_ttl(engine_full)
-    ]
+    }
+
+
+def described(days: int) -> str:
+    return "kept for ever" if days == FOREVER else f"{days} days"
 
 
 def server_version(backend: Backend) -> tuple[int, ...]:
@@ -63,7 +67,7 @@ def apply_retention(backend: Backend, retention: Retention, on_progress: Callabl
         return []
     rows = backend.query(f"SELECT name, engine_full FROM system.tables WHERE database = '{DATABASE}'")
     statements = retention_statements({row["name"]: row["engine_full"] for row in rows}, retention)
-    for statement in statements:
-        on_progress(f"retention: {statement}")
+    for table, statement in statements.items():
+        on_progress(f"retention of {DATABASE}.{table}: {described(retention.table_days(table))}")
         backend.execute(statement)
-    return statements
+    return list(statements.values())

@@ -30,31 +30,31 @@ def test_the_current_ttl_is_read_from_the_engine() -> None:
 
 
 def test_a_table_without_ttl_gets_the_configured_one() -> None:
-    assert retention_statements({"events": engine()}, Retention(events_days=90)) == [
-        "ALTER TABLE footfall.events MODIFY TTL toDateTime(ts) + toIntervalDay(90)"
-    ]
+    assert retention_statements({"events": engine()}, Retention(events_days=90)) == {
+        "events": "ALTER TABLE footfall.events MODIFY TTL toDateTime(ts) + toIntervalDay(90)"
+    }
 
 
 def test_a_table_whose_ttl_agrees_is_left_alone() -> None:
     retention = Retention(events_days=90)
-    assert retention_statements({"events": engine(wanted_ttl("events", retention))}, retention) == []
+    assert retention_statements({"events": engine(wanted_ttl("events", retention))}, retention) == {}
 
 
 def test_a_changed_retention_modifies_and_for_ever_removes_the_ttl() -> None:
     engines = {"events": engine("toDateTime(ts) + toIntervalDay(396)"), "sessions": engine("toDateTime(started_at) + toIntervalDay(396)")}
-    assert retention_statements(engines, Retention(events_days=30, sessions_days=0)) == [
-        "ALTER TABLE footfall.events MODIFY TTL toDateTime(ts) + toIntervalDay(30)",
-        "ALTER TABLE footfall.sessions REMOVE TTL",
-    ]
-    assert retention_statements({"events": engine()}, Retention(events_days=0)) == []
+    assert retention_statements(engines, Retention(events_days=30, sessions_days=0)) == {
+        "events": "ALTER TABLE footfall.events MODIFY TTL toDateTime(ts) + toIntervalDay(30)",
+        "sessions": "ALTER TABLE footfall.sessions REMOVE TTL",
+    }
+    assert retention_statements({"events": engine()}, Retention(events_days=0)) == {}
 
 
 def test_a_ttl_set_by_hand_is_replaced_whole() -> None:
     hand_made = engine("toDateTime(ts) + toIntervalDay(396), toDateTime(ts) + toIntervalDay(10) TO VOLUME 'cold'")
-    assert retention_statements({"events": hand_made}, Retention()) == [
-        "ALTER TABLE footfall.events MODIFY TTL toDateTime(ts) + toIntervalDay(396)"
-    ]
+    assert retention_statements({"events": hand_made}, Retention()) == {
+        "events": "ALTER TABLE footfall.events MODIFY TTL toDateTime(ts) + toIntervalDay(396)"
+    }
 
 
 def test_tables_footfall_does_not_own_are_left_alone() -> None:
-    assert retention_statements({"schema_migrations": engine(), "someone_elses": engine()}, Retention()) == []
+    assert retention_statements({"schema_migrations": engine(), "someone_elses": engine()}, Retention()) == {}
