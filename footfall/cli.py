@@ -196,10 +196,11 @@ class OutputFormat(str, Enum):
 
 @app.command()
 def migrate() -> None:
-    """Create or update footfall's ClickHouse tables (re-runnable)."""
-    backend = open_backend(config.load())
+    """Create or update footfall's ClickHouse tables and their retention (re-runnable)."""
+    settings = config.load()
+    backend = open_backend(settings)
     try:
-        applied = run_migrations(backend, on_progress=say)
+        applied = run_migrations(backend, on_progress=say, retention=settings.retention)
     finally:
         backend.close()
     console.print(f"applied {len(applied)} migration(s)" if applied else "schema is up to date")

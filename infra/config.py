@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, IPvAnyNetwork, field_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -114,6 +114,75 @@ class RateLimits(BaseModel):
     trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
 
 
+# Retentions are whole days; 0 keeps for ever. Bounded so that a row's time plus its
+# retention stays well inside ClickHouse's DateTime, which ends in 2106 (past it the sum
+# wraps to the past and the row would go at once).
+FOREVER = 0
+MAX_RETENTION_DAYS = 20 * 366
+# A topic deletes whole segments, rolled weekly by default: a record may outlive its topic's
+# retention by this much, so the erasures topic must outlast the others by as much again.
+SEGMENT_ROLL_DAYS = 7
+Days = Annotated[int, Field(ge=FOREVER, le=MAX_RETENTION_DAYS)]
+
+
+class Retention(BaseModel):
+    """How many days each ClickHouse table keeps its rows (a TTL, applied by `footfall migrate`
+    and at every sink start) and each group of Kafka topics its records; 0 keeps them for ever."""
+
+    # Raw behaviour: 13 months, a year of comparisons and the month before.
+    events_days: Days = 396
+    sessions_days: Days = 396
+    funnel_progress_days: Days = 396
+    segment_changes_days: Days = 396
+    # Refused messages and rows, kept long enough to find and fix what sent them.
+    invalid_events_days: Days = 30
+    rejected_rows_days: Days = 30
+    # Current state of a person, counted from its last change: three years without one, as
+    # commonly allowed for a former customer, and the person is gone.
+    customers_days: Days = 3 * 365
+    # Who is in a segment now: a row changes only when its person enters or leaves, so a
+    # long-standing member's row is old but current; kept while current (0), it leaves with
+    # the membership, or with the person (`footfall forget`).
+    segment_membership_days: Days = FOREVER
+    # Hourly rollups hold no one's ids: 25 months, so two years compare after the events went.
+    heatmap_clicks_days: Days = 761
+    scroll_reach_days: Days = 761
+    page_hourly_days: Days = 761
+    # What a site paid for its campaigns, no personal data: ten years, as accounts are kept.
+    campaign_costs_days: Days = 10 * 365
+    # The proof that a person's erasure was done: five years.
+    erasure_audit_days: Days = 5 * 365
+    # Kafka: the events and what the workers derive from them, the collector's dead letters,
+    # and the forgotten ids that keep a replay from bringing an erased person back.
+    event_topics_days: Days = 7
+    dead_letter_topic_days: Days = 30
+    erasures_topic_days: Days = 90
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_a_flag(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("a number of days, not true or false")
+        return value
+
+    @model_validator(mode="after")
+    def _erasures_outlast_the_topics(self) -> "Retention":
+        others = (self.event_topics_days, self.dead_letter_topic_days)
+        if FOREVER in others:
+            enough = self.erasures_topic_days == FOREVER
+        else:
+            enough = self.erasures_topic_days == FOREVER or self.erasures_topic_days >= max(others) + SEGMENT_ROLL_DAYS
+        if not enough:
+            raise ValueError(
+                f"erasures_topic_days must be at least {SEGMENT_ROLL_DAYS} days more than event_topics_days and "
+                "dead_letter_topic_days (0 if either is 0), or a replay could bring an erased person back"
+            )
+        return self
+
+    def table_days(self, table: str) -> int:
+        return getattr(self, f"{table}_days")
+
+
 DEMO_SITE = Site(id="demo", write_key="demo_key", allowed_origins=list(LOCAL_ORIGINS))
 
 
@@ -192,6 +261,8 @@ class Settings(BaseSettings):
     retry_after_s: int = 5
     # A MaxMind City database (.mmdb) adds region and city to the country every event gets.
     geoip_city_db: Path | None = None
+    # How long every table and topic keeps what it holds (FOOTFALL_RETENTION__EVENTS_DAYS …).
+    retention: Retention = Field(default_factory=Retention)
 
     @field_validator("state_dir", "kafka_libs", "deploy_dir", "geoip_city_db")
     @classmethod

@@ -1,12 +1,13 @@
 """The Kafka topics between the stages, each defined once with its partitions and retention.
 
 Partition counts bound how far a stage scales out (one consumer per partition), so they
-are chosen here rather than left to the broker's default.
+are chosen here rather than left to the broker's default. The retentions here are the
+defaults; the configured ones replace them where topics are created (infra.kafka.admin).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 DAY_MS = 24 * 60 * 60 * 1000
 
@@ -22,6 +23,9 @@ class Topic:
     @property
     def config(self) -> dict[str, str]:
         return {"retention.ms": str(self.retention_ms), **self.extra_config}
+
+    def retained_for(self, retention_ms: int) -> "Topic":
+        return replace(self, retention_ms=retention_ms)
 
 
 EVENTS = Topic(
@@ -54,6 +58,9 @@ SESSIONS = Topic(
 # workers starting together race to do so and one may find a topic without partitions;
 # created up front with the others, they are simply there.
 SESSIONISER_APP_ID = "footfall-sessioniser"
+# Changelogs are compacted: they hold each visitor's live state, the last record per key,
+# for as long as the worker keeps it, and go by tombstones (a visitor forgotten or erased),
+# never by age; retention.ms does not apply to a compacted topic.
 # Kafka compacts only closed segments: rolled hourly, a changelog holds about an hour of
 # superseded states and forgotten visitors' tombstones beyond the live ones, not a gigabyte.
 COMPACTED = {"cleanup.policy": "compact", "segment.ms": str(60 * 60 * 1000)}
@@ -101,8 +108,8 @@ PROFILES_CHANGELOG = Topic(
 )
 
 # People forgotten (schemas.erasures), read whole by every worker and sink. Kept well
-# beyond the longest retention of the topics above, so no record of an erased person can
-# be replayed after their erasure has gone.
+# beyond the longest retention of the topics above (the configured retentions are held to
+# it), so no record of an erased person can be replayed after their erasure has gone.
 ERASURES = Topic(
     name="footfall.erasures",
     partitions=1,
@@ -110,6 +117,11 @@ ERASURES = Topic(
     description="keyed hashes of the ids of people erased, so that no replay brings them back",
     extra_config={"cleanup.policy": "compact,delete", "segment.ms": str(DAY_MS)},
 )
+
+# The events and what the workers derive from them: one retention for all, the window in
+# which a stage can be replayed. The dead letters and the erasures each have their own;
+# the changelogs are compacted and Faust's leader topic holds no data.
+EVENT_TOPICS: tuple[Topic, ...] = (EVENTS, SESSIONISED, SESSIONS, SEGMENT_CHANGES, CUSTOMERS, FUNNEL_PROGRESS)
 
 ALL_TOPICS: tuple[Topic, ...] = (
     EVENTS, DEAD_LETTER, SESSIONISED, SESSIONS, VISITORS_CHANGELOG, SESSIONISER_LEADER,

@@ -88,7 +88,7 @@ def create_app(settings: Settings, writer: Writer | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            await asyncio.to_thread(migrate, writer.backend)
+            await asyncio.to_thread(migrate, writer.backend, retention=settings.retention)
             consuming = asyncio.create_task(consume(writer, settings, stopping))
             consuming.add_done_callback(exit_if_failed)
             try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from infra.kafka.admin import broker_answers, create_topics
 from footfall.local.processes import Started, free_port, port_open, spawn, stop, wait_until
-from infra.config import Settings
+from infra.config import Retention, Settings
 
 START_TIMEOUT_S = 90.0
 
@@ -147,6 +147,7 @@ class Broker:
 
     config: BrokerConfig
     log: Path
+    retention: Retention
     process: Started | None = None
 
     @property
@@ -156,7 +157,7 @@ class Broker:
     def start(self) -> None:
         self.process = start(self.config, self.log)
         wait_until(lambda: broker_answers(self.bootstrap), START_TIMEOUT_S, "Kafka broker", self.process)
-        create_topics(self.bootstrap)
+        create_topics(self.bootstrap, self.retention)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -169,6 +170,6 @@ def start_private(folder: Path, settings: Settings, heap: str = "512m") -> Broke
     and logging configuration are the ones `settings` names."""
     local = BrokerConfig.from_settings(settings)
     config = BrokerConfig("127.0.0.1", free_port(), free_port(), folder / "kafka", local.libs, local.log4j_config, heap)
-    broker = Broker(config, folder / "kafka.log")
+    broker = Broker(config, folder / "kafka.log", settings.retention)
     broker.start()
     return broker

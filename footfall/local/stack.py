@@ -69,7 +69,7 @@ def parts(settings: Settings, registry: Registry, monitoring: bool = False) -> l
             address=broker.bootstrap,
             start=lambda: kafka_broker.start(broker, logs / "kafka.log"),
             healthy=lambda: broker_answers(broker.bootstrap),
-            prepare=lambda: create_topics(broker.bootstrap),
+            prepare=lambda: create_topics(broker.bootstrap, settings.retention),
         ),
         Part(
             name="collector",

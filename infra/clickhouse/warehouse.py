@@ -84,15 +84,15 @@ class ThroughSink:
 class OpenedHere:
     """The tables through a backend this process opened, while no sink runs."""
 
-    def __init__(self, backend: Backend, settings: Settings | None = None):
+    def __init__(self, backend: Backend, settings: Settings):
         self._backend = backend
-        self._settings = settings or Settings()
+        self._settings = settings
         self._migrated = False
 
     def _migrate_once(self) -> None:
         # A command may come before the stack ever ran: the tables are created first.
         if not self._migrated:
-            migrate(self._backend)
+            migrate(self._backend, retention=self._settings.retention)
             self._migrated = True
 
     def query(self, sql: str) -> Rows:

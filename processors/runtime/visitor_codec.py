@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from processors.sessionisation.sessions import Hit, Session, VisitorState, placed_in
+from processors.sessionisation.sessions import Hit, Session, VisitorState, placed_in, state_bytes
 from processors.runtime.table_codec import JsonCodec
 
 CODEC_NAME = "footfall-visitor"
@@ -45,7 +45,7 @@ def load(data: dict[str, Any]) -> VisitorState:
         )
         for s in data["sessions"]
     ]
-    return VisitorState(
+    state = VisitorState(
         site_id=data["site"],
         visitor=data["visitor"],
         anonymous_id=data["anon"],
@@ -57,6 +57,8 @@ def load(data: dict[str, Any]) -> VisitorState:
         forgotten=dict(data["forgotten"]),
         seen_ms=data.get("seen"),  # absent in states saved before it was kept
     )
+    state.weight = state_bytes(state)
+    return state
 
 
 CODEC = JsonCodec(CODEC_NAME, dump, load)

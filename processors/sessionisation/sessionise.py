@@ -19,7 +19,6 @@ from processors.sessionisation.sessions import (
     VisitorState,
     apply,
     event_hit_bytes,
-    state_bytes,
 )
 
 KeyValue = tuple[bytes, bytes]  # a Kafka record's key and value
@@ -83,8 +82,6 @@ def sessionise_batch(
     result = BatchResult()
     # Each changed session's latest draft: the rows of earlier ones are never computed.
     drafts: dict[str, tuple[bytes, RowDraft]] = {}
-    # Each visitor's weight: measured once per batch, then grown by every event placed.
-    weights: dict[bytes, int] = {}
     for key, value in records:
         event = orjson.loads(value)
         rules = rules_for(event["site_id"])
@@ -94,15 +91,11 @@ def sessionise_batch(
             continue
         ts_ms = event_ms(event)
         state = result.states.get(key) or stored(key) or VisitorState(event["site_id"], visitor_of(key))
-        weight = weights[key] if key in weights else state_bytes(state)
-        added = event_hit_bytes(event)
-        full = len(state.placed) >= rules.max_visitor_events or weight + added > MAX_STATE_BYTES
+        full = len(state.placed) >= rules.max_visitor_events or state.weight + event_hit_bytes(event) > MAX_STATE_BYTES
         if full and event["event_id"] not in state.placed:
-            weights[key] = weight
             result.over_limit[event["site_id"]] += 1
             result.sessionised.append((key, orjson.dumps({"kind": "event", "event": event})))
             continue
-        weights[key] = weight + added
         state, out = apply(state, event, ts_ms, rules)
         if out.duplicate:
             # Its first copy was published and acknowledged before this state was saved; a

@@ -106,6 +106,9 @@ class VisitorState:
     # timestamps: set by the worker as it saves the state, so that whichever worker
     # recovers it knows when it goes idle. None until saved (and in states saved before).
     seen_ms: int | None = None
+    # About what the state weighs encoded (state_bytes): kept as hits come and sessions
+    # go, so bounding a state costs nothing per event; weighed whole once when recovered.
+    weight: int = 0
 
 
 FORGOTTEN_LIMIT = 512
@@ -199,14 +202,20 @@ def event_hit_bytes(event: dict[str, Any]) -> int:
     return HIT_OVERHEAD_BYTES + sum(len(value.encode()) for name in HIT_STRING_FIELDS if isinstance(value := event.get(name), str))
 
 
-def state_bytes(state: VisitorState) -> int:
-    """About what the state weighs encoded: its hits and the ids of forgotten events."""
-    hits = sum(
-        HIT_OVERHEAD_BYTES + sum(len(text.encode()) for text in (hit.event_id, hit.type, hit.path, hit.referrer_host, *(hit.campaign or ())) if text)
-        for session in state.sessions
-        for hit in session.hits
+def hit_bytes(hit: Hit) -> int:
+    return HIT_OVERHEAD_BYTES + sum(
+        len(text.encode()) for text in (hit.event_id, hit.type, hit.path, hit.referrer_host, *(hit.campaign or ())) if text
     )
-    return hits + sum(len(event_id) + len(session_id) + 8 for event_id, session_id in state.forgotten.items())
+
+
+def forgotten_bytes(forgotten: dict[str, str]) -> int:
+    return sum(len(event_id) + len(session_id) + 8 for event_id, session_id in forgotten.items())
+
+
+def state_bytes(state: VisitorState) -> int:
+    """About what the state weighs encoded, its hits and the ids of forgotten events,
+    weighed whole: what its running weight is kept equal to."""
+    return sum(hit_bytes(hit) for session in state.sessions for hit in session.hits) + forgotten_bytes(state.forgotten)
 
 
 def hit_from_event(event: dict[str, Any], ts_ms: int) -> Hit:
@@ -369,19 +378,20 @@ def _resplit(state: VisitorState, hit: Hit, rules: Rules) -> Placement:
     return Placement(sessions, placed_in(sessions), drafts, moved, seq)
 
 
-def _retain(state: VisitorState, placement: Placement, rules: Rules) -> VisitorState:
-    """The state after a placement: sessions too old to change any more are forgotten, their
-    events remembered by id only, within a bound."""
+def _retain(state: VisitorState, placement: Placement, rules: Rules, weight: int) -> VisitorState:
+    """The state after a placement, which weighs `weight`: sessions too old to change any
+    more are forgotten, their events remembered by id only, within a bound."""
     horizon = state.watermark_ms - rules.gap_ms - rules.lateness_ms
     kept = [s for s in placement.sessions if s.end_ms > horizon]
     placed, forgotten = placement.placed, state.forgotten
     if len(kept) < len(placement.sessions):
-        gone = placed_in([s for s in placement.sessions if s.end_ms <= horizon])
+        left = [s for s in placement.sessions if s.end_ms <= horizon]
         placed = placed_in(kept)
-        forgotten = dict(list({**forgotten, **gone}.items())[-FORGOTTEN_LIMIT:])
+        forgotten = dict(list({**forgotten, **placed_in(left)}.items())[-FORGOTTEN_LIMIT:])
+        weight += forgotten_bytes(forgotten) - forgotten_bytes(state.forgotten) - sum(hit_bytes(h) for s in left for h in s.hits)
     return VisitorState(
         state.site_id, state.visitor, state.anonymous_id, state.user_id, kept, placement.seq, state.watermark_ms,
-        placed, forgotten,
+        placed, forgotten, weight=weight,
     )
 
 
@@ -396,10 +406,10 @@ def apply(state: VisitorState, event: dict[str, Any], ts_ms: int, rules: Rules) 
     state = VisitorState(
         state.site_id, state.visitor, state.anonymous_id or event.get("anonymous_id"),
         event.get("user_id") or state.user_id, state.sessions, state.seq, max(state.watermark_ms, ts_ms),
-        state.placed, state.forgotten,
+        state.placed, state.forgotten, weight=state.weight,
     )
     hit = hit_from_event(event, ts_ms)
     in_order = not state.sessions or hit > state.sessions[-1].hits[-1]
     placement = (_extends_or_opens if in_order else _resplit)(state, hit, rules)
     home = placement.placed[event_id]
-    return _retain(state, placement, rules), SessionOutputs(home, False, tuple(placement.drafts), tuple(placement.moved))
+    return _retain(state, placement, rules, state.weight + hit_bytes(hit)), SessionOutputs(home, False, tuple(placement.drafts), tuple(placement.moved))
