@@ -30,10 +30,13 @@ from footfall.reports.queries import Scope, counting_bots
 from footfall.local.stack import Part, Stack
 from footfall.reports.summary import event_count, summarise
 from footfall.terminal import console, literal, shown, styled
-from infra.clickhouse.backend import ClickHouseError, is_read_only
+from infra.clickhouse.backend import ClickHouseError
+from infra.clickhouse.confinement import READONLY_CODE
 from infra.clickhouse.connect import open_backend
 from infra.clickhouse.migrations import migrate as run_migrations
 from infra.clickhouse.warehouse import open_warehouse
+from infra.keys import sink_token
+from sinks.access import ANALYST_USER
 
 LANDING_TIMEOUT_S = 300.0
 
@@ -205,20 +208,34 @@ def migrate() -> None:
 
 @app.command()
 def query(
-    sql: str = typer.Argument(..., help="A read-only statement: SELECT, WITH, SHOW, DESCRIBE, EXPLAIN."),
+    sql: str = typer.Argument(..., help="One statement that reads: SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, EXISTS."),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table, tsv, or jsonl (one JSON object per row)."),
 ) -> None:
-    """Run read-only SQL against ClickHouse."""
-    if not is_read_only(sql):
-        console.print("[red]footfall query runs read-only statements only[/red] (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN)")
-        raise typer.Exit(2)
+    """Run SQL that reads ClickHouse; the engine refuses anything else (files, network, writes)."""
     try:
         with open_warehouse(config.load()) as warehouse:
             rows = warehouse.query(sql)
     except ClickHouseError as exc:
-        console.print(styled(("ClickHouse refused the query:", "red"), " ", exc))
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        if exc.code == READONLY_CODE:
+            console.print(styled(("footfall query runs read-only statements only:", "red"), " ", first_line))
+            raise typer.Exit(2) from None
+        console.print(styled(("ClickHouse refused the query:", "red"), " ", first_line))
         raise typer.Exit(1) from None
     print_rows(rows, output)
+
+
+@app.command()
+def credentials(as_json: bool = typer.Option(False, "--json", help='Print {"url", "user", "password"} for scripts.')) -> None:
+    """Print what to paste into a ClickHouse client (clickhouse-connect, DBeaver, Grafana …) to read footfall's tables."""
+    settings = config.load()
+    found = {"url": f"{settings.sink_url}/", "user": ANALYST_USER, "password": sink_token(settings)}
+    if as_json:
+        sys.stdout.write(orjson.dumps(found).decode() + "\n")
+        return
+    for name, value in found.items():
+        console.print(styled((f"{name}:", "bold"), " ", value))
+    console.print("The ClickHouse HTTP interface of the sink, for reads; the user reads and cannot write.")
 
 
 def run_query(settings: config.Settings, sql: str) -> list[dict[str, Any]]:

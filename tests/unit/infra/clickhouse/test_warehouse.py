@@ -13,6 +13,7 @@ from infra.clickhouse.embedded import EmbeddedClickHouse
 from infra.clickhouse.migrations import migrate
 from infra.clickhouse.warehouse import OpenedHere, ThroughSink, Warehouse, open_warehouse
 from infra.config import Settings
+from infra.keys import sink_token
 from sinks.app import create_app
 from sinks.service import Writer
 
@@ -46,8 +47,9 @@ def test_through_the_sink_reads_and_stores_over_its_http_api(tmp_path: Path) -> 
     migrate(backend)
     try:
         # The sink's own routes, without its lifespan: nothing is consumed from Kafka.
-        client = TestClient(create_app(Settings(state_dir=tmp_path), Writer(backend)))
-        warehouse = ThroughSink(str(client.base_url), client)
+        settings = Settings(state_dir=tmp_path)
+        client = TestClient(create_app(settings, Writer(backend)), base_url="http://127.0.0.1")
+        warehouse = ThroughSink(str(client.base_url), client, sink_token(settings))
         assert_reads_and_stores(warehouse)
         with pytest.raises(ClickHouseError, match="read-only"):
             warehouse.query("DROP TABLE footfall.campaign_costs")
