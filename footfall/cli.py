@@ -32,6 +32,7 @@ from footfall.reports.summary import event_count, summarise
 from footfall.terminal import console, literal, shown, styled
 from infra.clickhouse.backend import ClickHouseError
 from infra.clickhouse.confinement import READONLY_CODE
+from infra.clickhouse.grants import grants_text
 from infra.clickhouse.connect import open_backend
 from infra.clickhouse.migrations import migrate as run_migrations
 from infra.clickhouse.warehouse import open_warehouse
@@ -196,8 +197,14 @@ class OutputFormat(str, Enum):
 
 
 @app.command()
-def migrate() -> None:
+def migrate(
+    print_grants: bool = typer.Option(False, "--print-grants", help="Print the analyst and sink users to create on a ClickHouse server, and change nothing."),
+) -> None:
     """Create or update footfall's ClickHouse tables (re-runnable)."""
+    if print_grants:
+        passwords = (secrets.token_urlsafe(24), secrets.token_urlsafe(24))
+        sys.stdout.write(grants_text(*passwords))
+        return
     backend = open_backend(config.load())
     try:
         applied = run_migrations(backend, on_progress=say)
