@@ -236,6 +236,10 @@ def query(
 def credentials(as_json: bool = typer.Option(False, "--json", help='Print {"url", "user", "password"} for scripts.')) -> None:
     """Print what to paste into a ClickHouse client (clickhouse-connect, DBeaver, Grafana …) to read footfall's tables."""
     settings = config.load()
+    if settings.clickhouse_url:
+        console.print(styled(("footfall uses a ClickHouse server:", "red"), " connect clients to it as the analyst user "
+                             "that `footfall migrate --print-grants` creates"))
+        raise typer.Exit(1)
     found = {"url": f"{settings.sink_url}/", "user": ANALYST_USER, "password": sink_token(settings)}
     if as_json:
         sys.stdout.write(orjson.dumps(found).decode() + "\n")

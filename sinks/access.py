@@ -64,10 +64,7 @@ def offered_credentials(headers: Mapping[str, str]) -> tuple[str | None, str] | 
     return None
 
 
-def authenticated(headers: Mapping[str, str], token: str) -> bool:
-    offered = offered_credentials(headers)
-    if offered is None:
-        return False
+def authenticated(offered: tuple[str | None, str], token: str) -> bool:
     user, secret = offered
     right_secret = hmac.compare_digest(secret.encode(), token.encode())
     return right_secret and user in (None, ANALYST_USER)
@@ -94,10 +91,13 @@ class SinkAccess(BaseHTTPMiddleware):
             return clickhouse_error(ACCESS_DENIED, 421, "this port answers only for a loopback Host (or one in sink_allowed_hosts)")
         if cross_site(headers):
             return clickhouse_error(ACCESS_DENIED, 403, "requests from another origin's web pages are refused")
-        if request.url.path not in OPEN_PATHS and not authenticated(headers, self._token):
-            return clickhouse_error(
-                AUTHENTICATION_FAILED, 401,
-                f"{ANALYST_USER}: Authentication failed: the sink's token is missing or wrong (footfall credentials prints it)",
-                **{"WWW-Authenticate": 'Bearer realm="footfall"'},
-            )
+        if request.url.path in OPEN_PATHS:
+            return await call_next(request)
+        # As ClickHouse answers: 401 asking for credentials, 403 for wrong ones.
+        offered = offered_credentials(headers)
+        if offered is None:
+            return clickhouse_error(AUTHENTICATION_FAILED, 401, f"{ANALYST_USER}: the sink's token is required (footfall credentials prints it)",
+                                    **{"WWW-Authenticate": 'Bearer realm="footfall"'})
+        if not authenticated(offered, self._token):
+            return clickhouse_error(AUTHENTICATION_FAILED, 403, f"{ANALYST_USER}: Authentication failed: the password is not the sink's token")
         return await call_next(request)

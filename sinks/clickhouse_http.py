@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import re
 import uuid
 from collections.abc import Callable
 
@@ -51,6 +52,8 @@ CONTENT_TYPES = (
 )
 Read = Callable[[str, str, "str | None", "dict[str, str]"], Formatted]
 PARAMETER_PREFIX = "param_"
+# A client's own query id is echoed in a header: only when it cannot break one.
+QUERY_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
 def content_type(fmt: str) -> str:
@@ -99,7 +102,9 @@ def clickhouse_endpoint(read: Read) -> Callable[[Request], object]:
     """`/`: a read through `read` (the sink's confined one), answered as ClickHouse would."""
 
     async def endpoint(request: Request) -> Response:
-        headers = {"X-ClickHouse-Query-Id": request.query_params.get("query_id") or str(uuid.uuid4()),
+        given = request.query_params.get("query_id", "")
+        query_id = given if QUERY_ID.fullmatch(given) else str(uuid.uuid4())
+        headers = {"X-ClickHouse-Query-Id": query_id,
                    "X-ClickHouse-Server-Display-Name": DISPLAY_NAME, "X-ClickHouse-Timezone": "UTC",
                    "X-ClickHouse-Summary": SUMMARY}
         try:

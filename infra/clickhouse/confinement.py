@@ -69,15 +69,16 @@ def parse_dump(dump: str) -> list[Node]:
     return nodes
 
 
-def check_tree(nodes: list[Node]) -> None:
+def check_tree(nodes: list[Node], table_functions: frozenset[str] = frozenset()) -> None:
     """Refuse what the read-only mode leaves open in the embedded engine: another kind of
     statement, INTO OUTFILE (a literal right under the statement), file(), and table
-    functions other than those reading no source."""
+    functions other than those reading no source — in a FROM or JOIN, or anywhere else by
+    a name among the engine's `table_functions`."""
     if not nodes:
         raise refusal("an empty query is refused")
     root = nodes[0]
     if root.kind not in READ_STATEMENTS:
-        raise refusal(f"a {root.kind} is not a read, and only reads run")
+        raise refusal(f"{root.kind} is not a read, and only reads run")
     ancestors = [root]
     for node in nodes[1:]:
         del ancestors[max(node.depth, 1):]
@@ -88,7 +89,8 @@ def check_tree(nodes: list[Node]) -> None:
             name = node.words[0].lower()
             if name in FILE_FUNCTIONS:
                 raise refusal(f"the function {node.words[0]} reads files and is not allowed")
-            if parent.kind == "TableExpression" and name not in OWN_TABLE_FUNCTIONS:
+            as_table = parent.kind == "TableExpression" or name in table_functions
+            if as_table and name not in OWN_TABLE_FUNCTIONS:
                 raise refusal(f"the table function {node.words[0]} reaches outside footfall's tables and is not allowed")
         ancestors.append(node)
 

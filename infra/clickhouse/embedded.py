@@ -8,6 +8,7 @@ on the same folder in read-only mode for that one statement, so nothing it sets 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,10 @@ from infra.clickhouse.backend import ClickHouseError, Formatted
 from infra.clickhouse.confinement import READ_SETTINGS, check_tree, output_format, parse_dump, refusal, sql_string
 
 ROWS_FORMAT = "JSONEachRow"
+OUTPUT_FORMATS = "SELECT name FROM system.formats WHERE is_output"
+TABLE_FUNCTIONS = "SELECT name FROM system.table_functions"
+# The engine wraps some refusals in their own code and prefix again.
+NESTED = re.compile(r"^(Code: \d+\. DB::Exception: )Code: \d+\. DB::Exception: ")
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class EmbeddedClickHouse:
         except ChdbError as exc:
             raise ClickHouseError(f"cannot open the embedded ClickHouse in {path}: {exc}") from None
         self._reading = threading.Lock()
-        self._formats: frozenset[str] | None = None
+        self._known: dict[str, frozenset[str]] = {}
 
     def _run(self, sql: str, fmt: str = ROWS_FORMAT) -> bytes:
         try:
@@ -90,7 +95,7 @@ class EmbeddedClickHouse:
             try:
                 return self._confined(connection, Statement(sql, default_format, database, parameters or None))
             except ChdbError as exc:
-                raise ClickHouseError(str(exc).strip()) from None
+                raise ClickHouseError(NESTED.sub(r"\1", str(exc).strip())) from None
             finally:
                 connection.close()
 
@@ -103,17 +108,18 @@ class EmbeddedClickHouse:
         connection.query(f"SELECT formatQuery({sql_string(sql)})", "TabSeparatedRaw")
         dump = connection.query(f"EXPLAIN AST {sql}", "TabSeparatedRaw", params=parameters).bytes().decode()
         nodes = parse_dump(dump)
-        check_tree(nodes)
-        fmt = output_format(nodes, self._output_formats(connection)) or statement.default_format
+        check_tree(nodes, self._names(connection, TABLE_FUNCTIONS))
+        fmt = output_format(nodes, self._names(connection, OUTPUT_FORMATS)) or statement.default_format
         if statement.database:
             connection.query(f"USE {quoted_name(statement.database)}", "TabSeparated")
         return Formatted(connection.query(sql, statement.default_format, params=parameters).bytes(), fmt)
 
-    def _output_formats(self, connection: Any) -> frozenset[str]:
-        if self._formats is None:
-            names = connection.query("SELECT name FROM system.formats WHERE is_output", "TabSeparatedRaw").bytes()
-            self._formats = frozenset(name.lower() for name in names.decode().split())
-        return self._formats
+    def _names(self, connection: Any, sql: str) -> frozenset[str]:
+        """Names the engine knows (its formats, its table functions), lowercased, asked once."""
+        if sql not in self._known:
+            names = connection.query(sql, "TabSeparatedRaw").bytes().decode()
+            self._known[sql] = frozenset(name.lower() for name in names.split())
+        return self._known[sql]
 
     def close(self) -> None:
         self._session.close()

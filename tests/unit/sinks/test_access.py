@@ -42,14 +42,17 @@ def test_the_token_is_made_owner_only_before_serving(sink: tuple[TestClient, str
     assert (folder / SINK_TOKEN_FILE).stat().st_mode & 0o777 == 0o600 and len(token) >= 32
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, basic("analyst", "wrong"),
-                                     {"X-ClickHouse-User": "analyst", "X-ClickHouse-Key": "wrong"},
-                                     {"Authorization": "Basic !!notbase64"}])
+@pytest.mark.parametrize(("headers", "status"), [
+    ({}, 401), ({"Authorization": "Digest x"}, 401), ({"Authorization": "Basic !!notbase64"}, 401),
+    ({"Authorization": "Bearer wrong"}, 403), (basic("analyst", "wrong"), 403), (basic("analyst", ""), 403),
+    ({"X-ClickHouse-User": "analyst", "X-ClickHouse-Key": "wrong"}, 403), ({"Authorization": "Bearer " + "x" * 100_000}, 403),
+])
 @pytest.mark.parametrize("route", [("POST", "/query"), ("POST", "/costs"), ("GET", "/?query=SELECT+1"), ("POST", "/")])
-def test_every_data_route_refuses_a_request_without_the_token(sink, headers: dict, route: tuple[str, str]) -> None:
+def test_every_data_route_refuses_a_request_without_the_token(sink, headers: dict, status: int, route: tuple[str, str]) -> None:
+    """As ClickHouse answers: 401 without credentials, 403 with wrong ones."""
     client, _, _ = sink
     answer = client.request(route[0], route[1], headers=headers, content=b"SELECT 1")
-    assert answer.status_code == 401
+    assert answer.status_code == status
     assert answer.headers["X-ClickHouse-Exception-Code"] == "516"
     assert answer.text.startswith("Code: 516. DB::Exception:")
 
@@ -59,7 +62,7 @@ def test_the_token_is_taken_in_each_way_clients_send_it(sink) -> None:
     for headers in ({"Authorization": f"Bearer {token}"}, basic("analyst", token),
                     {"X-ClickHouse-User": "analyst", "X-ClickHouse-Key": token}, {"X-ClickHouse-Key": token}):
         assert client.post("/query", headers=headers, content=b"SELECT 1 AS one").json() == [{"one": 1}]
-    assert client.post("/query", headers=basic("default", token), content=b"SELECT 1").status_code == 401
+    assert client.post("/query", headers=basic("default", token), content=b"SELECT 1").status_code == 403
 
 
 def test_health_metrics_and_ping_need_no_token_and_hold_no_data(sink) -> None:
@@ -140,3 +143,26 @@ def test_refused_queries_answer_as_clickhouse_does(sink, sql: str, status: int, 
     answer = client.post("/", content=sql.encode(), headers={"Authorization": f"Bearer {token}"})
     assert (answer.status_code, answer.headers["X-ClickHouse-Exception-Code"]) == (status, code)
     assert answer.text.startswith(f"Code: {code}.") and "root:" not in answer.text
+
+
+def test_a_query_id_is_echoed_only_when_it_cannot_break_a_header(sink) -> None:
+    client, token, _ = sink
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/", params={"query": "SELECT 1", "query_id": "mine-1"}, headers=auth).headers["X-ClickHouse-Query-Id"] == "mine-1"
+    broken = client.get("/", params={"query": "SELECT 1", "query_id": "x\r\nSet-Cookie: a=b"}, headers=auth)
+    assert broken.status_code == 200 and "set-cookie" not in broken.headers and "\n" not in broken.headers["X-ClickHouse-Query-Id"]
+
+
+@pytest.mark.parametrize("params", [{"database": "x`; DROP TABLE footfall.events"}, {"default_format": "Nope\r\nX: y"},
+                                    {"query": "SELECT 1", "param_x": "'); DROP"}])
+def test_hostile_parameters_give_clickhouse_errors(sink, params: dict) -> None:
+    client, token, _ = sink
+    answer = client.post("/", params=params, content=b"SELECT count() FROM footfall.events", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code in (200, 400, 404) and "x" not in answer.headers
+    assert client.post("/query", content=b"SELECT count() AS n FROM footfall.events", headers={"Authorization": f"Bearer {token}"}).json() == [{"n": 0}]
+
+
+def test_an_oversized_query_is_refused(sink) -> None:
+    client, token, _ = sink
+    answer = client.post("/", content=b"SELECT '" + b"x" * (2 << 20) + b"'", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 400 and answer.headers["X-ClickHouse-Exception-Code"] == "36"

@@ -44,7 +44,9 @@ def test_reads_are_allowed(engine: EmbeddedClickHouse, sql: str) -> None:
                                  "SELECT 1 SETTINGS readonly = 0", "SELECT 1 SETTINGS max_result_rows = 0", "KILL QUERY WHERE 1",
                                  "SET max_execution_time = 0", "SELECT file('/etc/hostname')", "SELECT * FROM view(SELECT file('/etc/hostname'))",
                                  "SELECT 1 INTO OUTFILE 'leak.txt'", "DESCRIBE file('/etc/passwd', 'CSVWithNames')",
-                                 "DESCRIBE url('http://127.0.0.1:1/x', CSVWithNames)", "SELECT * FROM python(x)", *OUTSIDE])
+                                 "DESCRIBE url('http://127.0.0.1:1/x', CSVWithNames)", "SELECT * FROM python(x)",
+                                 "DESCRIBE (SELECT 1 IN file('/etc/passwd', 'CSVWithNames'))",
+                                 "SELECT 1 IN url('http://127.0.0.1:1/x', 'CSV', 'a String')", *OUTSIDE])
 def test_writes_files_network_and_setting_changes_are_refused(engine: EmbeddedClickHouse, sql: str) -> None:
     with pytest.raises(ClickHouseError) as refused:
         engine.read(sql)
