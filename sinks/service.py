@@ -1,8 +1,9 @@
 """The sink's service: stores a batch of rows in ClickHouse, table by table, setting aside
 the rows ClickHouse refuses for what they hold.
 
-One writer serves the consumer loop, the read-only queries and the cost imports, because
-the embedded engine belongs to this one process and takes one call at a time.
+One writer serves the consumer loop, footfall's own queries and the cost imports, one call
+at a time, because the embedded engine belongs to this one process; users' reads go to the
+backend's confined read, which needs no writer's turn.
 """
 
 from __future__ import annotations

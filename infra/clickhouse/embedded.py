@@ -91,21 +91,25 @@ class EmbeddedClickHouse:
         """One statement, parsed by the engine and checked (confinement), then run on a
         read-only connection of its own."""
         with self._reading:
-            connection = chdb.connect(f"{self._path}?{urlencode(READ_SETTINGS)}")
             try:
-                return self._confined(connection, Statement(sql, default_format, database, parameters or None))
+                connection = chdb.connect(f"{self._path}?{urlencode(READ_SETTINGS)}")
+                try:
+                    return self._confined(connection, Statement(sql, default_format, database, parameters or None))
+                finally:
+                    connection.close()
             except ChdbError as exc:
                 raise ClickHouseError(NESTED.sub(r"\1", str(exc).strip())) from None
-            finally:
-                connection.close()
 
     def _confined(self, connection: Any, statement: Statement) -> Formatted:
-        sql, parameters = statement.sql, statement.parameters
-        if not sql.strip():
+        if not statement.sql.strip():
             raise refusal("an empty query is refused")
-        # formatQuery refuses more than one statement; EXPLAIN AST then reads only the one,
-        # its placeholders filled in as the engine will fill them.
-        connection.query(f"SELECT formatQuery({sql_string(sql)})", "TabSeparatedRaw")
+        # The user's text itself is never run: the engine's parser writes it out again
+        # (refusing more than one statement, and dropping an insert's inline data, after
+        # which the engine would run whatever follows), and only that one statement is
+        # explained, checked, then run, its placeholders filled in as the engine fills them.
+        parameters = statement.parameters
+        formatted = connection.query(f"SELECT formatQuery({sql_string(statement.sql)})", "TabSeparatedRaw")
+        sql = formatted.bytes().decode()
         dump = connection.query(f"EXPLAIN AST {sql}", "TabSeparatedRaw", params=parameters).bytes().decode()
         nodes = parse_dump(dump)
         check_tree(nodes, self._names(connection, TABLE_FUNCTIONS))

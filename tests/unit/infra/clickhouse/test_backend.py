@@ -60,6 +60,15 @@ def test_several_statements_are_refused(engine: EmbeddedClickHouse) -> None:
     assert engine.read("SELECT count() AS n FROM footfall.t") == [{"n": 1}]
 
 
+@pytest.mark.parametrize("data", ["VALUES (1)", "FORMAT Values (1)", "FORMAT TSV\n1\n"])
+def test_nothing_after_an_inserts_inline_data_runs(engine: EmbeddedClickHouse, tmp_path: Path, data: str) -> None:
+    """The engine takes what follows an insert's inline data for another statement."""
+    leak = tmp_path / "leak.txt"
+    with pytest.raises(ClickHouseError, match="READONLY"):
+        engine.read(f"INSERT INTO footfall.t {data}; SELECT 1 INTO OUTFILE '{leak}'")
+    assert not leak.exists()
+
+
 @pytest.mark.parametrize("sql", OUTSIDE)
 def test_the_engine_itself_refuses_every_external_source_on_the_read_connection(engine: EmbeddedClickHouse, sql: str) -> None:
     """Without footfall's own parse check, the read connection's settings alone refuse them."""
