@@ -31,7 +31,7 @@ from infra.config import Settings
 from infra.keys import sink_token
 from schemas.tables import CAMPAIGN_COST_COLUMNS
 from sinks.access import SinkAccess
-from sinks.clickhouse_http import clickhouse_endpoint, ping
+from sinks.clickhouse_http import clickhouse_endpoint, ping, statement
 from sinks.service import Writer
 from sinks.sink import consume
 
@@ -62,9 +62,8 @@ def create_app(settings: Settings, writer: Writer | None = None) -> Starlette:
     stopping = asyncio.Event()
 
     async def query(request: Request) -> Response:
-        sql = (await request.body()).decode(errors="replace")
         try:
-            rows = await asyncio.to_thread(writer.read, sql)
+            rows = await asyncio.to_thread(writer.read, await statement(request))
         except ClickHouseError as exc:
             return json_response({"error": str(exc)}, 400)
         return json_response(rows)

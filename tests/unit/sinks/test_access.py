@@ -164,5 +164,7 @@ def test_hostile_parameters_give_clickhouse_errors(sink, params: dict) -> None:
 
 def test_an_oversized_query_is_refused(sink) -> None:
     client, token, _ = sink
-    answer = client.post("/", content=b"SELECT '" + b"x" * (2 << 20) + b"'", headers={"Authorization": f"Bearer {token}"})
+    huge = b"SELECT '" + b"x" * (2 << 20) + b"'"
+    answer = client.post("/", content=huge, headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 400 and answer.headers["X-ClickHouse-Exception-Code"] == "36"
+    assert "more than" in client.post("/query", content=huge, headers={"Authorization": f"Bearer {token}"}).json()["error"]
