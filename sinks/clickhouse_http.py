@@ -94,8 +94,7 @@ async def statement(request: Request) -> str:
             body += chunk
             if len(body) + len(text) > MAX_QUERY_BYTES:
                 raise ClickHouseError(f"Code: 36. DB::Exception: a query of more than {MAX_QUERY_BYTES} bytes. (BAD_ARGUMENTS)")
-    joined = f"{text}\n{body.decode(errors='replace')}" if text and body else text or body.decode(errors="replace")
-    return joined
+    return "\n".join(part for part in (text, body.decode(errors="replace")) if part)
 
 
 def clickhouse_endpoint(read: Read) -> Callable[[Request], object]:
