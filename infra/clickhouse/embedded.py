@@ -97,7 +97,8 @@ class EmbeddedClickHouse:
                     return self._confined(connection, Statement(sql, default_format, database, parameters or None))
                 finally:
                     connection.close()
-            except ChdbError as exc:
+            except (ChdbError, RuntimeError) as exc:
+                # chDB raises RuntimeError when it cannot open the connection at all.
                 raise ClickHouseError(NESTED.sub(r"\1", str(exc).strip())) from None
 
     def _confined(self, connection: Any, statement: Statement) -> Formatted:

@@ -1,5 +1,6 @@
 """Reads are confined by the engine: what reads runs, anything else is refused as READONLY."""
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,3 +94,24 @@ def test_a_database_and_a_format_apply_to_one_read_only(engine: EmbeddedClickHou
     assert engine.read("SELECT currentDatabase() AS db") == [{"db": "default"}]
     with pytest.raises(ClickHouseError, match="leave the FORMAT"):
         engine.read("SELECT 1 FORMAT CSV")
+
+
+def test_reads_run_beside_the_writers_inserts(engine: EmbeddedClickHouse) -> None:
+    """A read has a connection of its own: it neither waits for nor breaks the writes."""
+    engine.execute("CREATE TABLE footfall.w (x UInt32) ENGINE = MergeTree ORDER BY x")
+    failures: list[Exception] = []
+
+    def write() -> None:
+        for block in range(40):
+            try:
+                engine.insert("footfall.w", [{"x": block * 100 + n} for n in range(100)])
+            except ClickHouseError as exc:
+                failures.append(exc)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    counts = [engine.read("SELECT count() AS n FROM footfall.w")[0]["n"] for _ in range(40)]
+    writer.join()
+    assert not failures and engine.read("SELECT count() AS n FROM footfall.w") == [{"n": 4000}]
+    assert counts == sorted(counts) and all(n % 100 == 0 for n in counts)
+    assert counts == sorted(counts) and all(n % 100 == 0 for n in counts)

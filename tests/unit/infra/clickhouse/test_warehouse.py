@@ -33,6 +33,8 @@ def assert_reads_and_stores(warehouse: Warehouse) -> None:
     assert warehouse.query(COSTS_SQL) == [{"utm_campaign": "spring", "cost": 12.5}]
     with pytest.raises(ClickHouseError, match="UNKNOWN_TABLE|does not exist"):
         warehouse.query("SELECT * FROM footfall.nope")
+    with pytest.raises(ClickHouseError, match="READONLY"):
+        warehouse.query("SELECT * FROM file('/etc/passwd', 'LineAsString')")
 
 
 def test_with_no_sink_answering_the_engine_is_opened_here(tmp_path: Path) -> None:
