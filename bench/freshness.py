@@ -68,6 +68,7 @@ console = Console()
 class Pipeline:
     collector_url: str
     sink_url: str
+    sink_token: str
     collector: Started
     worker: Started
     sink: Started
@@ -77,7 +78,8 @@ class Pipeline:
 def pipeline(bootstrap: str, folder: Path) -> Iterator[Pipeline]:
     """Collector, one processors worker and the sink, each its own process and state folder."""
     collector_port, sink_port = free_port(), free_port()
-    common = {"FOOTFALL_KAFKA_BOOTSTRAP": bootstrap, "FOOTFALL_SINK_PORT": str(sink_port)}
+    sink_token = secrets.token_urlsafe(32)
+    common = {"FOOTFALL_KAFKA_BOOTSTRAP": bootstrap, "FOOTFALL_SINK_PORT": str(sink_port), "FOOTFALL_SINK_TOKEN": sink_token}
     started: list[Started] = []
     try:
         collector = spawn_collector(Settings(), folder / "collector.log", {
@@ -89,7 +91,7 @@ def pipeline(bootstrap: str, folder: Path) -> Iterator[Pipeline]:
         started.append(worker)
         sink = spawn_sink(Settings(), folder / "sink.log", {**common, "FOOTFALL_STATE_DIR": str(folder / "sink")})
         started.append(sink)
-        running = Pipeline(f"http://127.0.0.1:{collector_port}", f"http://127.0.0.1:{sink_port}", collector, worker, sink)
+        running = Pipeline(f"http://127.0.0.1:{collector_port}", f"http://127.0.0.1:{sink_port}", sink_token, collector, worker, sink)
         wait_until(lambda: http_ok(f"{running.collector_url}/readyz"), 60, "collector", collector)
         wait_until(lambda: http_ok(f"{running.sink_url}/healthz"), 60, "sink", sink)
         yield running
@@ -106,9 +108,10 @@ class Poller(threading.Thread):
     not yet complete on. The events' ids are the table's sort key after the site and the
     day, so the range is read from a few granules whatever the table's size."""
 
-    def __init__(self, sink_url: str, ledger: Ledger):
+    def __init__(self, sink_url: str, sink_token: str, ledger: Ledger):
         super().__init__(daemon=True)
         self.sink_url = sink_url
+        self.headers = {"Authorization": f"Bearer {sink_token}"}
         self.ledger = ledger
         self.frontier = 0
         self.done = threading.Event()
@@ -133,7 +136,7 @@ class Poller(threading.Thread):
             self.frontier += 1
         asked = time.monotonic()
         try:
-            answer = client.post(f"{self.sink_url}/query", content=self.sql().encode())
+            answer = client.post(f"{self.sink_url}/query", content=self.sql().encode(), headers=self.headers)
             answer.raise_for_status()
         except httpx.HTTPError:
             self.errors += 1
@@ -161,7 +164,7 @@ def stream(
 ) -> tuple[Ledger, Poller, float]:
     """Send for `seconds`, then wait up to `drain_s` for every acknowledged event to show."""
     ledger = Ledger(token, BATCH_SIZE)
-    poller = Poller(running.sink_url, ledger)
+    poller = Poller(running.sink_url, running.sink_token, ledger)
     poller.start()
     try:
         sending_s = asyncio.run(send(traffic, ledger, running.collector_url, seconds, rate))

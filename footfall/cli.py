@@ -30,9 +30,12 @@ from footfall.people import commands as people
 from footfall.reports.queries import Scope, counting_bots
 from footfall.local.stack import Part, Stack
 from footfall.personal_hash import hash_values
+from footfall.credentials import print_credentials
 from footfall.reports.summary import event_count, summarise
 from footfall.terminal import console, literal, shown, styled
-from infra.clickhouse.backend import ClickHouseError, is_read_only
+from infra.clickhouse.backend import ClickHouseError
+from infra.clickhouse.confinement import READONLY_CODE
+from infra.clickhouse.grants import grants_text
 from infra.clickhouse.connect import open_backend
 from infra.clickhouse.migrations import migrate as run_migrations
 from infra.clickhouse.warehouse import open_warehouse
@@ -195,8 +198,14 @@ class OutputFormat(str, Enum):
 
 
 @app.command()
-def migrate() -> None:
+def migrate(
+    print_grants: bool = typer.Option(False, "--print-grants", help="Print the analyst and sink users to create on a ClickHouse server, and change nothing."),
+) -> None:
     """Create or update footfall's ClickHouse tables and their retention (re-runnable)."""
+    if print_grants:
+        passwords = (secrets.token_urlsafe(24), secrets.token_urlsafe(24))
+        sys.stdout.write(grants_text(*passwords))
+        return
     settings = config.load()
     backend = open_backend(settings)
     try:
@@ -208,18 +217,19 @@ def migrate() -> None:
 
 @app.command()
 def query(
-    sql: str = typer.Argument(..., help="A read-only statement: SELECT, WITH, SHOW, DESCRIBE, EXPLAIN."),
+    sql: str = typer.Argument(..., help="One statement that reads: SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, EXISTS."),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table, tsv, or jsonl (one JSON object per row)."),
 ) -> None:
-    """Run read-only SQL against ClickHouse."""
-    if not is_read_only(sql):
-        console.print("[red]footfall query runs read-only statements only[/red] (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN)")
-        raise typer.Exit(2)
+    """Run SQL that reads ClickHouse; the engine refuses anything else (files, network, writes)."""
     try:
         with open_warehouse(config.load()) as warehouse:
             rows = warehouse.query(sql)
     except ClickHouseError as exc:
-        console.print(styled(("ClickHouse refused the query:", "red"), " ", exc))
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        if exc.code == READONLY_CODE:
+            console.print(styled(("footfall query runs read-only statements only:", "red"), " ", first_line))
+            raise typer.Exit(2) from None
+        console.print(styled(("ClickHouse refused the query:", "red"), " ", first_line))
         raise typer.Exit(1) from None
     print_rows(rows, output)
 
@@ -359,32 +369,9 @@ def heatmap(
     console.print(styled("wrote ", out))
 
 
-SITE_HELP, USER_HELP, ANONYMOUS_HELP = "The site id.", "The person's user id.", "One of the person's anonymous ids."
-
-
-@app.command()
-def export(
-    site: str = typer.Option(..., "--site", help=SITE_HELP),
-    user_id: str | None = typer.Option(None, "--user-id", help=USER_HELP),
-    anonymous_id: str | None = typer.Option(None, "--anonymous-id", help=ANONYMOUS_HELP),
-    out: Path = typer.Option(..., "--out", dir_okay=False, help="The JSON file to write (mode 0600)."),
-    force: bool = typer.Option(False, "--force", help="Replace the file if it exists."),
-) -> None:
-    """Write everything footfall holds about one person, following their ids, to a JSON file."""
-    people.export(config.load(), site, user_id, anonymous_id, out, force)
-
-
-@app.command()
-def forget(
-    site: str = typer.Option(..., "--site", help=SITE_HELP),
-    user_id: str | None = typer.Option(None, "--user-id", help=USER_HELP),
-    anonymous_id: str | None = typer.Option(None, "--anonymous-id", help=ANONYMOUS_HELP),
-    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
-) -> None:
-    """Erase one person everywhere footfall keeps them, replays included; audited by hashes only."""
-    people.forget(config.load(), site, user_id, anonymous_id, yes)
-
-
+app.command("export")(people.export_command)
+app.command("forget")(people.forget_command)
+app.command("credentials")(print_credentials)
 app.command("hash")(hash_values)
 
 

@@ -244,6 +244,10 @@ class Settings(BaseSettings):
     # What every request to the sink's port must carry; unset, one is made at random in
     # the state folder at first start (infra.keys).
     sink_token: str | None = Field(default=None, min_length=16)
+    # Host names the sink's port answers besides the loopback ones (127.0.0.1, localhost,
+    # [::1]), e.g. the name a reverse proxy forwards as; any other Host header is refused,
+    # so a web page cannot reach the port through DNS rebinding.
+    sink_allowed_hosts: list[str] = Field(default_factory=list)
     # The installation's key, from which each site's hashing key is derived; unset, one is
     # made at random in the state folder. Give it when several machines must agree.
     hash_key: str | None = Field(default=None, min_length=16)

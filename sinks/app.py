@@ -1,9 +1,10 @@
 """The sink's process: its HTTP app, whose lifespan migrates ClickHouse and runs the consumer loop.
 
-The sink owns the embedded engine while it runs, so reads (`footfall query`) reach it over
-HTTP on loopback, read-only; imported campaign costs (`footfall costs import`) arrive the
-same way, as they come from a file rather than a stream and the importer needs to know they
-are stored.
+The sink owns the embedded engine while it runs, so reads (`footfall query`, analysts'
+clients through the ClickHouse HTTP interface at `/`) reach it over HTTP on loopback,
+confined to reading; imported campaign costs (`footfall costs import`) arrive the same
+way, as they come from a file rather than a stream and the importer needs to know they are
+stored. Every route but the health and metrics ones needs the sink's token (sinks.access).
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ from collections.abc import AsyncIterator
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from infra.clickhouse.backend import ClickHouseError, is_read_only
+from infra.clickhouse.backend import ClickHouseError
 from infra.clickhouse.connect import open_backend
 from infra.clickhouse.migrations import migrate
 from infra.config import Settings
+from infra.keys import sink_token
 from schemas.tables import CAMPAIGN_COST_COLUMNS
+from sinks.access import SinkAccess
+from sinks.clickhouse_http import clickhouse_endpoint, ping, statement
 from sinks.people import people_routes
 from sinks.service import Writer
 from sinks.sink import consume
@@ -52,16 +57,14 @@ def are_cost_rows(rows: object) -> bool:
 
 def create_app(settings: Settings, writer: Writer | None = None) -> Starlette:
     """The sink as configured: ClickHouse is opened now (unless a writer is given), and
-    closed when the app stops."""
+    closed when the app stops. The token is read, or made, before anything is served."""
+    token = sink_token(settings)
     writer = writer or Writer(open_backend(settings))
     stopping = asyncio.Event()
 
     async def query(request: Request) -> Response:
-        sql = (await request.body()).decode()
-        if not is_read_only(sql):
-            return json_response({"error": "read-only statements only"}, 400)
         try:
-            rows = await asyncio.to_thread(writer.query, sql)
+            rows = await asyncio.to_thread(writer.read, await statement(request))
         except ClickHouseError as exc:
             return json_response({"error": str(exc)}, 400)
         return json_response(rows)
@@ -105,5 +108,8 @@ def create_app(settings: Settings, writer: Writer | None = None) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         *people_routes(writer, settings),
+        Route("/ping", ping, methods=["GET"]),
+        Route("/", clickhouse_endpoint(writer.read_formatted), methods=["GET", "POST"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    access = Middleware(SinkAccess, token=token, allowed_hosts=settings.sink_allowed_hosts)
+    return Starlette(routes=routes, middleware=[access], lifespan=lifespan)

@@ -1,8 +1,9 @@
 """The sink's service: stores a batch of rows in ClickHouse, table by table, setting aside
 the rows ClickHouse refuses for what they hold.
 
-One writer serves the consumer loop, the read-only queries and the cost imports, because
-the embedded engine belongs to this one process and takes one call at a time.
+One writer serves the consumer loop, footfall's own queries and the cost imports, one call
+at a time, because the embedded engine belongs to this one process; users' reads go to the
+backend's confined read, which needs no writer's turn.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from infra.clickhouse.backend import Backend, ClickHouseError
+from infra.clickhouse.backend import Backend, ClickHouseError, Formatted
 from schemas.tables import DATABASE
 from sinks.blocks import Row, blocks, split_point
 from sinks.rejections import Rejection, refused
@@ -100,6 +101,15 @@ class Writer:
     def query(self, sql: str) -> list[dict]:
         with self.lock:
             return self.backend.query(sql)
+
+    def read(self, sql: str) -> list[dict]:
+        """A user's read: confined by the backend, on a connection of its own, so it waits
+        for no write."""
+        return self.backend.read(sql)
+
+    def read_formatted(self, sql: str, default_format: str, database: str | None = None,
+                       parameters: dict[str, str] | None = None) -> Formatted:
+        return self.backend.read_formatted(sql, default_format, database, parameters)
 
     def close(self) -> None:
         with self.lock:

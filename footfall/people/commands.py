@@ -17,6 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from footfall.terminal import console, literal, styled
+from infra import config
 from infra.clickhouse.backend import ClickHouseError
 from infra.clickhouse.warehouse import open_warehouse
 from infra.config import Settings
@@ -125,3 +126,27 @@ def print_erased(site: str, erased: Erased) -> None:
         console.print("footfall held nothing of this person: nothing was removed; the erasure is still recorded, by hashes only")
     else:
         console.print("the erasure is recorded in footfall.erasure_audit, by hashes of the ids only")
+
+
+SITE_HELP, USER_HELP, ANONYMOUS_HELP = "The site id.", "The person's user id.", "One of the person's anonymous ids."
+
+
+def export_command(
+    site: str = typer.Option(..., "--site", help=SITE_HELP),
+    user_id: str | None = typer.Option(None, "--user-id", help=USER_HELP),
+    anonymous_id: str | None = typer.Option(None, "--anonymous-id", help=ANONYMOUS_HELP),
+    out: Path = typer.Option(..., "--out", dir_okay=False, help="The JSON file to write (mode 0600)."),
+    force: bool = typer.Option(False, "--force", help="Replace the file if it exists."),
+) -> None:
+    """Write everything footfall holds about one person, following their ids, to a JSON file."""
+    export(config.load(), site, user_id, anonymous_id, out, force)
+
+
+def forget_command(
+    site: str = typer.Option(..., "--site", help=SITE_HELP),
+    user_id: str | None = typer.Option(None, "--user-id", help=USER_HELP),
+    anonymous_id: str | None = typer.Option(None, "--anonymous-id", help=ANONYMOUS_HELP),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Erase one person everywhere footfall keeps them, replays included; audited by hashes only."""
+    forget(config.load(), site, user_id, anonymous_id, yes)

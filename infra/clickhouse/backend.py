@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
-
-READ_ONLY_KEYWORDS = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "EXISTS")
 
 # ClickHouse's error codes for a statement or its data refused for what they contain:
 # sending them again is refused again. By name, from ClickHouse's ErrorCodes.
@@ -102,6 +101,14 @@ class ClickHouseError(Exception):
         self.permanent = refused_for_content(self.code, message) if permanent is None else permanent
 
 
+@dataclass(frozen=True)
+class Formatted:
+    """A read's result as ClickHouse wrote it, and the format it is in."""
+
+    body: bytes
+    format: str
+
+
 class Backend(Protocol):
     """A ClickHouse backend: the embedded engine (`embedded`) or a server (`native`)."""
 
@@ -112,13 +119,15 @@ class Backend(Protocol):
         """Insert rows given as dicts of column to value."""
 
     def query(self, sql: str) -> list[dict[str, Any]]:
-        """Run a query and return its rows as dicts."""
+        """Run one of footfall's own queries and return its rows as dicts."""
+
+    def read(self, sql: str) -> list[dict[str, Any]]:
+        """Run a user's statement confined to reading (infra.clickhouse.confinement)."""
+
+    def read_formatted(self, sql: str, default_format: str, database: str | None = None,
+                       parameters: dict[str, str] | None = None) -> Formatted:
+        """A user's confined read in its FORMAT clause's format, else `default_format`;
+        `parameters` are the values of its `{name:Type}` placeholders."""
 
     def close(self) -> None:
         """Let go of the engine or the connection."""
-
-
-def is_read_only(sql: str) -> bool:
-    """Whether a statement only reads: `footfall query` refuses anything else."""
-    words = sql.lstrip(" \t\n(").split(None, 1)
-    return bool(words) and words[0].upper() in READ_ONLY_KEYWORDS and ";" not in sql.strip().rstrip(";")

@@ -1,20 +1,52 @@
 """The embedded default: the ClickHouse engine in-process (chDB), its data in the state folder.
 
 chDB locks its data folder, so one process at a time may open it; while the stack runs,
-that process is the sink.
+that process is the sink. Within it, a user's read runs on a connection of its own, opened
+on the same folder in read-only mode for that one statement, so nothing it sets or chooses
+(its database) outlives it, and the writer's session is never the one that reads for a user.
 """
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import chdb
 import orjson
 from chdb import session
 from chdb._exceptions import ChdbError
 
-from infra.clickhouse.backend import ClickHouseError
+from infra.clickhouse.backend import ClickHouseError, Formatted
+from infra.clickhouse.confinement import READ_SETTINGS, check_tree, output_format, parse_dump, refusal, sql_string
+
+ROWS_FORMAT = "JSONEachRow"
+OUTPUT_FORMATS = "SELECT name FROM system.formats WHERE is_output"
+TABLE_FUNCTIONS = "SELECT name FROM system.table_functions"
+# The engine wraps some refusals in their own code and prefix again.
+NESTED = re.compile(r"^(Code: \d+\. DB::Exception: )Code: \d+\. DB::Exception: ")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A user's statement and what it is read with."""
+
+    sql: str
+    default_format: str
+    database: str | None
+    parameters: dict[str, str] | None
+
+
+def rows_of(body: bytes) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in body.splitlines() if line]
+
+
+def quoted_name(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
 class EmbeddedClickHouse:
@@ -22,12 +54,15 @@ class EmbeddedClickHouse:
 
     def __init__(self, path: Path):
         path.mkdir(parents=True, exist_ok=True)
+        self._path = path
         try:
             self._session = session.Session(str(path))
         except ChdbError as exc:
             raise ClickHouseError(f"cannot open the embedded ClickHouse in {path}: {exc}") from None
+        self._reading = threading.Lock()
+        self._known: dict[str, frozenset[str]] = {}
 
-    def _run(self, sql: str, fmt: str = "JSONEachRow") -> bytes:
+    def _run(self, sql: str, fmt: str = ROWS_FORMAT) -> bytes:
         try:
             return self._session.query(sql, fmt).bytes()
         except ChdbError as exc:
@@ -43,7 +78,53 @@ class EmbeddedClickHouse:
         self._run(f"INSERT INTO {table} FORMAT JSONEachRow\n{body.decode()}")
 
     def query(self, sql: str) -> list[dict[str, Any]]:
-        return [orjson.loads(line) for line in self._run(sql).splitlines() if line]
+        return rows_of(self._run(sql))
+
+    def read(self, sql: str) -> list[dict[str, Any]]:
+        result = self.read_formatted(sql, ROWS_FORMAT)
+        if result.format.lower() != ROWS_FORMAT.lower():
+            raise ClickHouseError(f"rows are read as {ROWS_FORMAT}: leave the FORMAT {result.format} clause out", permanent=True)
+        return rows_of(result.body)
+
+    def read_formatted(self, sql: str, default_format: str, database: str | None = None,
+                       parameters: dict[str, str] | None = None) -> Formatted:
+        """One statement, parsed by the engine and checked (confinement), then run on a
+        read-only connection of its own."""
+        with self._reading:
+            try:
+                connection = chdb.connect(f"{self._path}?{urlencode(READ_SETTINGS)}")
+                try:
+                    return self._confined(connection, Statement(sql, default_format, database, parameters or None))
+                finally:
+                    connection.close()
+            except (ChdbError, RuntimeError) as exc:
+                # chDB raises RuntimeError when it cannot open the connection at all.
+                raise ClickHouseError(NESTED.sub(r"\1", str(exc).strip())) from None
+
+    def _confined(self, connection: Any, statement: Statement) -> Formatted:
+        if not statement.sql.strip():
+            raise refusal("an empty query is refused")
+        # The user's text itself is never run: the engine's parser writes it out again
+        # (refusing more than one statement, and dropping an insert's inline data, after
+        # which the engine would run whatever follows), and only that one statement is
+        # explained, checked, then run, its placeholders filled in as the engine fills them.
+        parameters = statement.parameters
+        formatted = connection.query(f"SELECT formatQuery({sql_string(statement.sql)})", "TabSeparatedRaw")
+        sql = formatted.bytes().decode()
+        dump = connection.query(f"EXPLAIN AST {sql}", "TabSeparatedRaw", params=parameters).bytes().decode()
+        nodes = parse_dump(dump)
+        check_tree(nodes, self._names(connection, TABLE_FUNCTIONS))
+        fmt = output_format(nodes, self._names(connection, OUTPUT_FORMATS)) or statement.default_format
+        if statement.database:
+            connection.query(f"USE {quoted_name(statement.database)}", "TabSeparated")
+        return Formatted(connection.query(sql, statement.default_format, params=parameters).bytes(), fmt)
+
+    def _names(self, connection: Any, sql: str) -> frozenset[str]:
+        """Names the engine knows (its formats, its table functions), lowercased, asked once."""
+        if sql not in self._known:
+            names = connection.query(sql, "TabSeparatedRaw").bytes().decode()
+            self._known[sql] = frozenset(name.lower() for name in names.split())
+        return self._known[sql]
 
     def close(self) -> None:
         self._session.close()

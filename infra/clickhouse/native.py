@@ -15,7 +15,8 @@ from typing import Any
 
 from clickhouse_driver import Client, errors
 
-from infra.clickhouse.backend import ClickHouseError
+from infra.clickhouse.backend import ClickHouseError, Formatted
+from infra.clickhouse.confinement import READ_SETTINGS
 from infra.retry import Backoff, retry_blocking
 
 # What a server that is down, restarting or cut off looks like to the driver: refused or
@@ -107,10 +108,19 @@ class NativeClickHouse:
             # first: the batch is refused for what it holds, as by the server.
             raise ClickHouseError(f"cannot encode the rows for {table}: {exc}", permanent=True) from None
 
-    def query(self, sql: str) -> list[dict[str, Any]]:
-        rows, column_types = self._run(sql, with_column_types=True)
+    def query(self, sql: str, settings: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        rows, column_types = self._run(sql, with_column_types=True, settings=settings)
         names = [name for name, _ in column_types]
         return [dict(zip(names, row)) for row in rows]
+
+    def read(self, sql: str) -> list[dict[str, Any]]:
+        """The driver sends the read settings before the query's own SETTINGS clause, and
+        readonly=1 refuses that clause changing any of them."""
+        return self.query(sql, settings=READ_SETTINGS)
+
+    def read_formatted(self, sql: str, default_format: str, database: str | None = None,
+                       parameters: dict[str, str] | None = None) -> Formatted:
+        raise ClickHouseError("a ClickHouse server answers clients itself: connect them to the server with its analyst user", permanent=True)
 
     def close(self) -> None:
         self._client.disconnect()

@@ -2,7 +2,8 @@
 
 While the stack runs the sink holds ClickHouse, and the embedded engine's lock, so a
 command goes through the sink's HTTP port; when no sink answers, nothing else writes, and
-the command opens the configured backend itself for as long as it needs it.
+the command opens the configured backend itself for as long as it needs it. Either way a
+query is a user's read, confined to reading by the engine (infra.clickhouse.confinement).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from infra.clickhouse.backend import Backend, ClickHouseError
 from infra.clickhouse.connect import open_backend
 from infra.clickhouse.migrations import migrate
 from infra.config import Settings
-from infra.health import http_ok
 from infra.keys import sink_token
+from infra.health import http_ok
 from infra.people.erasing import Erased
 from infra.people.finding import Refused
 from infra.people.request import ForgetRequest, PersonRequest
@@ -50,7 +51,8 @@ class Warehouse(Protocol):
 
 
 class ThroughSink:
-    """The tables through the running sink: POST /query (SQL in, JSON rows out) and POST /costs."""
+    """The tables through the running sink: POST /query (SQL in, JSON rows out), POST /costs
+    and the /people routes, through a client that sends the sink's token."""
 
     def __init__(self, sink_url: str, client: httpx.Client):
         self._url = sink_url
@@ -59,7 +61,8 @@ class ThroughSink:
     def _post(self, path: str, **body: Any) -> Any:
         answer = self._client.post(f"{self._url}{path}", **body)
         if answer.status_code != 200:
-            raise ClickHouseError(answer.json()["error"])
+            is_json = answer.headers.get("content-type", "").startswith("application/json")
+            raise ClickHouseError(answer.json()["error"] if is_json else answer.text.strip())
         return answer.json()
 
     def query(self, sql: str) -> Rows:
@@ -96,7 +99,7 @@ class OpenedHere:
             self._migrated = True
 
     def query(self, sql: str) -> Rows:
-        return self._backend.query(sql)
+        return self._backend.read(sql)
 
     def insert_costs(self, rows: Sequence[dict[str, Any]]) -> None:
         self._migrate_once()

@@ -19,6 +19,7 @@ from footfall.local.processes import Started, free_port, stop, wait_until
 from infra.health import http_ok
 from footfall.local.stack import spawn_collector, spawn_processor, spawn_sink
 from infra.config import Settings
+from infra.keys import sink_token
 
 
 METRICS_PORT = "FOOTFALL_PROCESSOR_METRICS_PORT"
@@ -71,7 +72,8 @@ class Pipeline:
     metrics_urls: dict[int, str] = field(default_factory=dict)
 
     def query(self, sql: str) -> list[dict]:
-        answer = httpx.post(f"{self.sink_url}/query", content=sql.encode(), timeout=60)
+        token = sink_token(Settings(state_dir=self.folder))
+        answer = httpx.post(f"{self.sink_url}/query", content=sql.encode(), headers={"Authorization": f"Bearer {token}"}, timeout=60)
         assert answer.status_code == 200, answer.text
         return answer.json()
 

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from infra.clickhouse.embedded import EmbeddedClickHouse
 from infra.clickhouse.migrations import migrate
 from infra.config import Settings
+from infra.keys import sink_token
 from sinks.app import create_app
 from sinks.service import Writer
 
@@ -26,7 +27,8 @@ def client(tmp_path: Path) -> Iterator[tuple[TestClient, EmbeddedClickHouse]]:
     backend.insert("footfall.events", [EVENT])
     # A port nothing listens on: Kafka is down.
     settings = Settings(state_dir=tmp_path, kafka_bootstrap="127.0.0.1:9", kafka_ack_timeout_s=1.0)
-    yield TestClient(create_app(settings, Writer(backend))), backend
+    headers = {"Authorization": f"Bearer {sink_token(settings)}"}
+    yield TestClient(create_app(settings, Writer(backend)), base_url="http://127.0.0.1", headers=headers), backend
     backend.close()
 
 

@@ -13,6 +13,7 @@ from infra.clickhouse.embedded import EmbeddedClickHouse
 from infra.clickhouse.migrations import migrate
 from infra.clickhouse.warehouse import OpenedHere, ThroughSink, Warehouse, open_warehouse
 from infra.config import Settings
+from infra.keys import sink_token
 from sinks.app import create_app
 from sinks.service import Writer
 
@@ -32,6 +33,8 @@ def assert_reads_and_stores(warehouse: Warehouse) -> None:
     assert warehouse.query(COSTS_SQL) == [{"utm_campaign": "spring", "cost": 12.5}]
     with pytest.raises(ClickHouseError, match="UNKNOWN_TABLE|does not exist"):
         warehouse.query("SELECT * FROM footfall.nope")
+    with pytest.raises(ClickHouseError, match="READONLY"):
+        warehouse.query("SELECT * FROM file('/etc/passwd', 'LineAsString')")
 
 
 def test_with_no_sink_answering_the_engine_is_opened_here(tmp_path: Path) -> None:
@@ -46,7 +49,9 @@ def test_through_the_sink_reads_and_stores_over_its_http_api(tmp_path: Path) -> 
     migrate(backend)
     try:
         # The sink's own routes, without its lifespan: nothing is consumed from Kafka.
-        client = TestClient(create_app(Settings(state_dir=tmp_path), Writer(backend)))
+        settings = Settings(state_dir=tmp_path)
+        headers = {"Authorization": f"Bearer {sink_token(settings)}"}
+        client = TestClient(create_app(settings, Writer(backend)), base_url="http://127.0.0.1", headers=headers)
         warehouse = ThroughSink(str(client.base_url), client)
         assert_reads_and_stores(warehouse)
         with pytest.raises(ClickHouseError, match="read-only"):
