@@ -8,6 +8,7 @@ and looks the hashes up, so the topic and this memory name nobody.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -21,6 +22,11 @@ from schemas.erasures import Erasure
 HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
 # A JSON string in text that may be cut short or not JSON at all (a dead letter's raw message).
 QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+# The fields the collector reads a message's ids from. It takes an id sent as a JSON number
+# as the number's text, which a dead letter keeps as sent, unquoted.
+ID_FIELDS = ("anonymousId", "userId", "anonymous_id", "user_id")
+NUMBER = r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+NUMERIC_ID = re.compile(rf'"(?:{"|".join(ID_FIELDS)})":({NUMBER})(?=[,}}])')
 
 
 class MalformedErasure(ValueError):
@@ -108,12 +114,13 @@ class Forgotten:
         return any(isinstance(id_, str) and id_ and keyed_hash(key, id_) in held for id_ in ids)
 
     def names_in_text(self, site_id: str, text: str) -> bool:
-        """Whether any JSON string in `text` is the id of someone forgotten on the site:
-        how a dead letter's raw message is matched, which may be cut short, not JSON, or
-        hold an id under any field."""
+        """Whether any JSON string in `text`, or a number under an id field, is the id of
+        someone forgotten on the site: how a dead letter's raw message is matched, which
+        may be cut short, not JSON, or hold an id under any field."""
         if not self.holds(site_id):
             return False
-        return self.names(site_id, (_unquoted(token) for token in QUOTED.findall(text)))
+        tokens = itertools.chain((_unquoted(token) for token in QUOTED.findall(text)), NUMERIC_ID.findall(text))
+        return self.names(site_id, tokens)
 
     def _key(self, site_id: str) -> bytes:
         key = self._keys.get(site_id)

@@ -7,7 +7,7 @@ from collections import Counter as Tally
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from sinks.rejections import REASON_CLASSES, TOPIC_TABLES
+from sinks.rejections import REASON_CLASSES, REJECTED_ROWS, TOPIC_TABLES
 from sinks.rows import RowBatch
 from sinks.service import Written
 
@@ -20,7 +20,7 @@ REJECTED = Counter(
 )
 ERASED = Counter(
     "footfall_sink_rows_erased_total",
-    "Records of people forgotten (footfall.erasures) left out instead of written, by the table they were for",
+    "Records of people forgotten (footfall.erasures) left out instead of written, by the table they were for (rejected_rows: records that could not be read)",
     ["table"],
 )
 ERASURES_MALFORMED = Counter(
@@ -44,7 +44,7 @@ TABLES = ("events", "sessions", "invalid_events")
 for table in TABLES:
     ROWS.labels(table)
     BATCHES.labels(table)
-for table in TOPIC_TABLES.values():
+for table in (*TOPIC_TABLES.values(), REJECTED_ROWS):
     ERASED.labels(table)
 for table in {*TOPIC_TABLES.values(), "segment_membership"}:
     for reason_class in REASON_CLASSES:

@@ -14,6 +14,8 @@ import orjson
 
 from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 
+REJECTED_ROWS = "rejected_rows"
+
 # Why a row was set aside, as the metric's label and the table's column.
 UNREADABLE = "unreadable"  # the record could not be made into rows: not JSON, a field missing, an impossible time
 REFUSED = "refused"  # ClickHouse refused the row for what it holds

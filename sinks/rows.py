@@ -17,7 +17,7 @@ import orjson
 from infra.erasures import Forgotten
 from schemas.tables import DATABASE
 from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
-from sinks.rejections import TOPIC_TABLES, Rejection, unreadable
+from sinks.rejections import REJECTED_ROWS, TOPIC_TABLES, Rejection, unreadable
 
 EVENT_STRING_COLUMNS = (
     "event_id", "site_id", "type", "name", "anonymous_id", "user_id", "session_id", "url", "path", "referrer",
@@ -157,6 +157,16 @@ def of_forgotten(topic: str, key: bytes | None, record: dict[str, Any], forgotte
     return forgotten.names(site_id, ids)
 
 
+def quotes_forgotten(rejection: Rejection, forgotten: Forgotten) -> bool:
+    """Whether a record set aside would keep the id of someone forgotten in its text, as
+    `footfall forget` finds it there: on its site, or on any site for a record whose site
+    could not be read."""
+    if not forgotten:
+        return False
+    sites = [rejection.site_id] if rejection.site_id else sorted(forgotten.sites())
+    return any(forgotten.names_in_text(site, text) for site in sites for text in (rejection.content, rejection.reason))
+
+
 @dataclass
 class RowBatch:
     """What one write stores: rows per table, and moves applied after the events they move."""
@@ -215,4 +225,8 @@ class RowBatch:
         try:
             self.add(topic, value, key)  # type: ignore[arg-type]  # None (a tombstone) is malformed too
         except MALFORMED as exc:
-            self.rejected.append(unreadable(topic, partition, offset, value, exc))
+            rejection = unreadable(topic, partition, offset, value, exc)
+            if quotes_forgotten(rejection, self.forgotten):
+                self.erased[REJECTED_ROWS] += 1
+            else:
+                self.rejected.append(rejection)

@@ -17,10 +17,8 @@ from datetime import UTC, datetime
 from infra.clickhouse.backend import Backend, ClickHouseError, Formatted
 from schemas.tables import DATABASE
 from sinks.blocks import Row, blocks, split_point
-from sinks.rejections import Rejection, refused
+from sinks.rejections import REJECTED_ROWS, Rejection, refused
 from sinks.rows import RowBatch, clickhouse_text
-
-REJECTED_ROWS = "rejected_rows"
 
 
 def utc_now() -> datetime:

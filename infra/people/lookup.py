@@ -7,6 +7,7 @@ the ids go into a Memory table as data instead, and every statement names only t
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ import orjson
 
 from infra.clickhouse.backend import Backend
 from infra.clickhouse.literals import string_literal
+from infra.erasures import ID_FIELDS, NUMBER
 from schemas.tables import DATABASE
 
 IDS_TABLE = f"{DATABASE}.person_ids"
@@ -26,10 +28,14 @@ SEARCHED_ANYWHERE_CHARS = 8
 
 
 def needles(person_id: str) -> list[str]:
-    """What a dead letter or a row set aside holds when it quotes this id."""
+    """What a dead letter or a row set aside holds when it quotes this id, or, for an id
+    that is a number's text, holds it as the JSON number it was sent as under an id field
+    (infra.erasures matches the same forms in what the sink reads)."""
     found = [orjson.dumps(person_id).decode()]
     if len(person_id) >= SEARCHED_ANYWHERE_CHARS:
         found.append(person_id)
+    if re.fullmatch(NUMBER, person_id):
+        found += [f'"{field}":{person_id}{end}' for field in ID_FIELDS for end in ",}"]
     return found
 
 

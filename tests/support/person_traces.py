@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import orjson
 
@@ -18,14 +18,35 @@ def string_columns(query: Query) -> list[tuple[str, str]]:
     )]
 
 
+def holdings(query: Query, values: Sequence[str]) -> dict[str, list[str]]:
+    """For each of `values`, every table and column whose stored text holds it (one query
+    a table, every column and value counted in it)."""
+    found: dict[str, list[str]] = {value: [] for value in values}
+    tables: dict[str, list[str]] = {}
+    for table, column in string_columns(query):
+        tables.setdefault(table, []).append(column)
+    for table, columns in tables.items():
+        pairs = [(value, column) for value in values for column in columns]
+        counted = ", ".join(
+            f"countIf(position(toString({column}), unhex('{value.encode().hex()}')) > 0) AS n{number}"
+            for number, (value, column) in enumerate(pairs)
+        )
+        counts = query(f"SELECT {counted} FROM footfall.{table}")[0]
+        for number, (value, column) in enumerate(pairs):
+            if counts[f"n{number}"]:
+                found[value].append(f"{table}.{column}")
+    return found
+
+
 def holding(query: Query, value: str) -> list[str]:
     """Every table and column whose stored text holds `value`."""
-    needle = value.encode().hex()
-    return [f"{table}.{column}" for table, column in string_columns(query) if query(
-        f"SELECT count() AS n FROM footfall.{table} WHERE position(toString({column}), unhex('{needle}')) > 0")[0]["n"]]
+    return holdings(query, [value])[value]
 
 
-def rows_naming(query: Query, tables: tuple[str, ...], value: str) -> dict[str, list[bytes]]:
-    """Every current row holding `value`, table by table, in an order of their own."""
+def rows_naming(query: Query, tables: tuple[str, ...], value: str, columns: Mapping[str, str] | None = None) -> dict[str, list[bytes]]:
+    """Every current row holding `value`, table by table, in an order of their own: all
+    their columns, or the `columns` given for a table."""
+    chosen = columns or {}
     return {table: sorted(orjson.dumps(row) for row in query(
-        f"SELECT * FROM footfall.{table} FINAL WHERE position(toString(tuple(*)), '{value}') > 0")) for table in tables}
+        f"SELECT {chosen.get(table, '*')} FROM footfall.{table} FINAL WHERE position(toString(tuple(*)), '{value}') > 0"))
+        for table in tables}

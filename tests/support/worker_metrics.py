@@ -1,5 +1,6 @@
 """What a running worker says about itself on /metrics: the events it processed and the
-partitions of the events topic it owns now, the evidence that a worker took part."""
+partitions of the events topic it owns now, the evidence that a worker took part; and any
+metric's total, a worker's or the sink's."""
 
 from __future__ import annotations
 
@@ -32,3 +33,8 @@ def owned_partitions(url: str) -> frozenset[int]:
     except httpx.TransportError:
         return frozenset()
     return frozenset(int(labels["partition"]) for labels, _ in lag if labels["topic"] == EVENTS.name)
+
+
+def total(url: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include `labels`."""
+    return sum(value for found, value in samples(url, name) if labels.items() <= found.items())

@@ -125,3 +125,13 @@ def test_ids_are_found_in_text_cut_short_or_not_json() -> None:
     assert not people.names_in_text("shop", "anon-1 without quotes")
     assert not people.names_in_text("blog", raw)
     assert not people.names_in_text("shop", '"\\ud800 a lone surrogate" "unterminated')
+
+
+def test_an_id_sent_as_a_json_number_is_found_under_an_id_field_only() -> None:
+    # The collector takes `"userId": 12345` as the id "12345"; its dead letter keeps the number.
+    people = forgotten()
+    people.apply(*record(erasure("shop", "12345", "-1.5")))
+    for text in ('{"userId":12345,"type":"x"}', '{"type":"x","anonymousId":12345}', '{"user_id":-1.5}', '["x", {"anonymous_id":12345,'):
+        assert people.names_in_text("shop", text), text
+    for text in ('{"score":12345}', '{"userId":123456}', '{"userId":12345.0}', '{"userId":12345', '{"traits":"userId:12345,"}'):
+        assert not people.names_in_text("shop", text), text

@@ -99,6 +99,21 @@ def test_hostile_records_are_set_aside_as_ever_never_fatal() -> None:
     ]
     batch = batch_of(people, hostile)
     # A record not of the stages' shapes is unreadable, as it was before erasures: its
-    # person cannot be told, and it is set aside (not stored in its table).
-    assert [r.reason_class for r in batch.rejected] == [UNREADABLE] * 3 + [UNREADABLE, UNREADABLE]
+    # person cannot be told, and it is set aside (not stored in its table), unless the text
+    # kept would quote a forgotten id (its site's, or any site's when its site is unknown):
+    # left out then, as `footfall forget` deletes such a row from footfall.rejected_rows.
+    assert [r.reason_class for r in batch.rejected] == [UNREADABLE] * 2
+    assert [r.content for r in batch.rejected] == ["[1,2]", '{"kind":"event","event":"text"}']
+    assert batch.erased == {"rejected_rows": 3}
     assert batch.events == batch.sessions == batch.invalid == [] and not batch.analytics
+
+
+def test_an_unreadable_record_of_another_site_or_person_is_set_aside_as_ever() -> None:
+    people = forgotten("anon-1")
+    kept = [
+        (SESSIONS.name, b"blog:anon-1", orjson.dumps({"site_id": "blog", "anonymous_id": ["anon-1"]})),
+        (SESSIONS.name, b"shop:anon-10", b'{"site_id": "shop", "anonymous_id": "anon-10", cut short'),
+    ]
+    batch = batch_of(people, kept + [(SESSIONS.name, b"x", b'{"anonymous_id": "anon-1", cut short')])
+    assert [r.content for r in batch.rejected] == [value.decode() for _, _, value in kept]
+    assert batch.erased == {"rejected_rows": 1}
