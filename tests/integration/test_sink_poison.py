@@ -23,13 +23,18 @@ from tests.support.waiting import wait_for
 
 AUTH = ("demo_key", "")
 MONTHS = 150
-# Event times reach back further than the default five years, for the backfill.
+# Event times reach back further than the default five years, for the backfill, and the
+# events and sessions are kept for ever, or the retention would expire most of it at once.
 HORIZON_DAYS = 31 * MONTHS + 365
+KEPT_FOR_EVER = "0"
 
 
 @pytest.fixture(scope="module")
 def pipeline(kafka: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    running = start_pipeline(kafka, tmp_path_factory.mktemp("poison"), FOOTFALL_LIMITS__HORIZON_DAYS=str(HORIZON_DAYS))
+    running = start_pipeline(
+        kafka, tmp_path_factory.mktemp("poison"), FOOTFALL_LIMITS__HORIZON_DAYS=str(HORIZON_DAYS),
+        FOOTFALL_RETENTION__EVENTS_DAYS=KEPT_FOR_EVER, FOOTFALL_RETENTION__SESSIONS_DAYS=KEPT_FOR_EVER,
+    )
     yield running
     running.stop()
 
