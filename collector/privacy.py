@@ -29,9 +29,10 @@ def anonymise_ip(raw: str | None) -> str | None:
     """Zero the host part: the last octet of IPv4, the last 80 bits of IPv6.
 
     What remains still places a visitor in a network (enough for geography) but no longer
-    names one machine. IPv4 mapped into IPv6 is treated as the IPv4 it carries. Anything
-    that is not an IP address gives None rather than being passed through. Plain IPv4, by
-    far the most common, takes a string fast path: this runs for every event.
+    names one machine. IPv4 mapped into IPv6, or carried in a 6to4 address, is treated as
+    the IPv4 it carries. Anything that is not an IP address gives None rather than being
+    passed through. Plain IPv4, by far the most common, takes a string fast path: this
+    runs for every event.
     """
     if not raw:
         return None
@@ -43,8 +44,9 @@ def anonymise_ip(raw: str | None) -> str | None:
         address = ipaddress.ip_address(raw)
     except ValueError:
         return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # A 6to4 address carries its IPv4 address whole in the bits a /48 keeps.
+        address = address.ipv4_mapped or address.sixtofour or address
     if isinstance(address, ipaddress.IPv4Address):
         return str(ipaddress.IPv4Network((address, 24), strict=False).network_address)
     return str(ipaddress.IPv6Network((address, 48), strict=False).network_address)

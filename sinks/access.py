@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import re
 from collections.abc import Iterable, Mapping
 
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -27,16 +28,21 @@ AUTHENTICATION_FAILED = 516
 ACCESS_DENIED = 497
 
 
+# A Host header: a name or a bracketed IPv6 address, then at most a numeric port (or a
+# bare IPv6 address, taken whole). Anything else (`localhost:80@evil`, `[::1]x`) names no host.
+HOST = re.compile(r"(\[[0-9a-f:.]+\]|[^:\[\]@/\s]+)(?::[0-9]{1,5})?|([0-9a-f.]*(?::[0-9a-f.]*){2,})")
+
+
 def host_name(host: str) -> str:
-    """A Host header without its port: `[::1]:8090` → `[::1]`, `localhost:8090` → `localhost`."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[: host.find("]") + 1] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    """A Host header without its port: `[::1]:8090` → `[::1]`, `localhost:8090` → `localhost`;
+    empty for one that is not a host and port."""
+    match = HOST.fullmatch(host.strip().lower())
+    return (match.group(1) or match.group(2)) if match else ""
 
 
 def host_allowed(host: str | None, allowed: Iterable[str]) -> bool:
-    return host is not None and host_name(host) in LOOPBACK_HOSTS | {name.lower() for name in allowed}
+    name = host_name(host or "")
+    return bool(name) and name in LOOPBACK_HOSTS | {allowed_name.lower() for allowed_name in allowed}
 
 
 def cross_site(headers: Mapping[str, str]) -> bool:

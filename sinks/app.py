@@ -31,6 +31,7 @@ from infra.config import Settings
 from infra.keys import sink_token
 from schemas.tables import CAMPAIGN_COST_COLUMNS
 from sinks.access import SinkAccess
+from sinks.bodies import BodyTooLarge, bounded_body
 from sinks.clickhouse_http import clickhouse_endpoint, ping, statement
 from sinks.people import people_routes
 from sinks.service import Writer
@@ -38,6 +39,8 @@ from sinks.sink import consume
 
 log = logging.getLogger("footfall.sink")
 COSTS_SHAPE = f"a JSON array of rows with exactly the columns {', '.join(CAMPAIGN_COST_COLUMNS)}"
+# `footfall costs import` sends its rows in chunks of thousands, each far below this.
+MAX_COSTS_BYTES = 32 << 20
 
 
 def json_response(body: object, status: int = 200) -> Response:
@@ -71,7 +74,9 @@ def create_app(settings: Settings, writer: Writer | None = None) -> Starlette:
 
     async def costs(request: Request) -> Response:
         try:
-            rows = orjson.loads(await request.body())
+            rows = orjson.loads(await bounded_body(request, MAX_COSTS_BYTES))
+        except BodyTooLarge as exc:
+            return json_response({"error": f"{exc}: send the rows in chunks"}, 413)
         except orjson.JSONDecodeError:
             rows = None
         if not are_cost_rows(rows):

@@ -20,6 +20,7 @@ from infra.people.finding import Refused, TooManyIds
 from infra.people.publish import ErasureNotPublished
 from infra.people.request import MAX_BODY_BYTES, ForgetRequest, PersonRequest
 from infra.people.service import People
+from sinks.bodies import BodyTooLarge, bounded_body
 from sinks.service import Writer
 
 EXPORT_MEDIA_TYPE = "application/json"
@@ -34,13 +35,10 @@ class RefusedRequest(Exception):
 
 
 async def parsed(request: Request, model: type[PersonRequest]) -> Any:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise RefusedRequest(f"the body is larger than {MAX_BODY_BYTES} bytes")
     try:
-        return model.model_validate_json(body)
+        return model.model_validate_json(await bounded_body(request, MAX_BODY_BYTES))
+    except BodyTooLarge as exc:
+        raise RefusedRequest(str(exc)) from None
     except ValidationError as exc:
         reasons = "; ".join(f"{'.'.join(map(str, error['loc'])) or 'body'}: {error['msg']}" for error in exc.errors(include_input=False))
         raise RefusedRequest(reasons) from None

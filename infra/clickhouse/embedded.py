@@ -27,6 +27,7 @@ from infra.clickhouse.confinement import READ_SETTINGS, check_tree, output_forma
 ROWS_FORMAT = "JSONEachRow"
 OUTPUT_FORMATS = "SELECT name FROM system.formats WHERE is_output"
 TABLE_FUNCTIONS = "SELECT name FROM system.table_functions"
+UNKNOWN_FORMAT = 73
 # The engine wraps some refusals in their own code and prefix again.
 NESTED = re.compile(r"^(Code: \d+\. DB::Exception: )Code: \d+\. DB::Exception: ")
 
@@ -114,7 +115,13 @@ class EmbeddedClickHouse:
         dump = connection.query(f"EXPLAIN AST {sql}", "TabSeparatedRaw", params=parameters).bytes().decode()
         nodes = parse_dump(dump)
         check_tree(nodes, self._names(connection, TABLE_FUNCTIONS))
-        fmt = output_format(nodes, self._names(connection, OUTPUT_FORMATS)) or statement.default_format
+        formats = self._names(connection, OUTPUT_FORMATS)
+        # chDB's Python API takes names of its own (DataFrame, ArrowTable) that answer objects,
+        # not bytes: only the engine's output formats are taken.
+        if statement.default_format.lower() not in formats:
+            raise ClickHouseError(f"Code: {UNKNOWN_FORMAT}. DB::Exception: Unknown output format {statement.default_format!r}. (UNKNOWN_FORMAT)",
+                                  code=UNKNOWN_FORMAT, permanent=True)
+        fmt = output_format(nodes, formats) or statement.default_format
         if statement.database:
             connection.query(f"USE {quoted_name(statement.database)}", "TabSeparated")
         return Formatted(connection.query(sql, statement.default_format, params=parameters).bytes(), fmt)

@@ -38,34 +38,36 @@ class Person:
         return (*self.user_ids, *self.anonymous_ids)
 
 
-def links_sql(site_id: str, lookup: Lookup) -> str:
-    """The (anonymous id, user id) pairs recorded with any id found so far."""
+def links_sql(site_id: str, lookup: Lookup, limit: int) -> str:
+    """The ids recorded together with any id found so far, each once with its kind, at most
+    `limit` + 1 of them: one anonymous id sent with a million user ids is refused from the
+    first rows, not after all of them were read."""
     linked = " UNION ALL ".join(
         f"SELECT anonymous_id, user_id FROM {DATABASE}.{table} WHERE site_id = {string_literal(site_id)} "
         f"AND anonymous_id != '' AND user_id != '' AND (anonymous_id IN {lookup.ids} OR user_id IN {lookup.ids})"
         for table in LINKING_TABLES
     )
-    return f"SELECT DISTINCT anonymous_id, user_id FROM ({linked})"
+    return (f"SELECT DISTINCT link.1 AS kind, link.2 AS id FROM ({linked}) "
+            f"ARRAY JOIN [('user_id', user_id), ('anonymous_id', anonymous_id)] AS link LIMIT {limit + 1}")
 
 
 def find_person(backend: Backend, request: PersonRequest, limit: int = MAX_IDS) -> Person:
     """The person `request` names, with every id linked to theirs (only the one given if
     footfall holds nothing of them). Raises TooManyIds past `limit` ids."""
-    users = {request.id} if request.kind == "user_id" else set()
-    anonymous = {request.id} if request.kind == "anonymous_id" else set()
+    found: dict[str, set[str]] = {"user_id": set(), "anonymous_id": set()}
+    found[request.kind].add(request.id)
     with looked_up(backend, [request.id]) as lookup:
         while True:
-            pairs = backend.query(links_sql(request.site_id, lookup))
-            new_users = {pair["user_id"] for pair in pairs} - users
-            new_anonymous = {pair["anonymous_id"] for pair in pairs} - anonymous
-            if not new_users and not new_anonymous:
-                break
-            users |= new_users
-            anonymous |= new_anonymous
-            if len(users) + len(anonymous) > limit:
+            links = backend.query(links_sql(request.site_id, lookup, limit))
+            new = {(link["kind"], link["id"]) for link in links} - {(kind, id_) for kind, ids in found.items() for id_ in ids}
+            if len(links) > limit or sum(map(len, found.values())) + len(new) > limit:
                 raise TooManyIds(
                     f"more than {limit:,} ids are linked to this person (a shared device or a test account?); "
                     "nothing was exported or erased"
                 )
-            lookup.add(new_users | new_anonymous)
-    return Person(request.site_id, tuple(sorted(users)), tuple(sorted(anonymous)))
+            if not new:
+                break
+            for kind, id_ in new:
+                found[kind].add(id_)
+            lookup.add(id_ for _, id_ in new)
+    return Person(request.site_id, tuple(sorted(found["user_id"])), tuple(sorted(found["anonymous_id"])))

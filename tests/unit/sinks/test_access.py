@@ -168,3 +168,31 @@ def test_an_oversized_query_is_refused(sink) -> None:
     answer = client.post("/", content=huge, headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 400 and answer.headers["X-ClickHouse-Exception-Code"] == "36"
     assert "more than" in client.post("/query", content=huge, headers={"Authorization": f"Bearer {token}"}).json()["error"]
+
+
+@pytest.mark.parametrize("host", ["localhost:80@evil.example", "[::1]x", "localhost:abc", "127.0.0.1:", "localhost:8090/x"])
+def test_a_host_header_that_is_not_a_host_and_port_is_refused(sink, host: str) -> None:
+    client, token, _ = sink
+    answer = client.post("/query", headers={"Host": host, "Authorization": f"Bearer {token}"}, content=b"SELECT 1")
+    assert answer.status_code == 421
+
+
+@pytest.mark.parametrize("fmt", ["DataFrame", "ArrowTable"])
+def test_a_default_format_of_chdbs_python_api_is_an_unknown_format(sink, fmt: str) -> None:
+    client, token, _ = sink
+    answer = client.get("/", params={"query": "SELECT 1", "default_format": fmt}, headers={"Authorization": f"Bearer {token}"})
+    assert (answer.status_code, answer.headers["X-ClickHouse-Exception-Code"]) == (400, "73")
+    assert "UNKNOWN_FORMAT" in answer.text
+
+
+def test_a_costs_body_past_its_limit_is_refused_even_chunked(sink) -> None:
+    """Without a Content-Length, the body is read only up to the limit."""
+    client, token, _ = sink
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(64):
+            yield b" " * (1 << 20)
+
+    answer = client.post("/costs", content=chunks(), headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 413 and "larger than" in answer.json()["error"]
+    assert client.post("/query", content=b"SELECT count() AS n FROM footfall.campaign_costs", headers={"Authorization": f"Bearer {token}"}).json() == [{"n": 0}]

@@ -115,3 +115,12 @@ def test_reads_run_beside_the_writers_inserts(engine: EmbeddedClickHouse) -> Non
     assert not failures and engine.read("SELECT count() AS n FROM footfall.w") == [{"n": 4000}]
     assert counts == sorted(counts) and all(n % 100 == 0 for n in counts)
     assert counts == sorted(counts) and all(n % 100 == 0 for n in counts)
+
+
+@pytest.mark.parametrize("fmt", ["DataFrame", "ArrowTable", "dataframe", "CSV\r\nX-Injected: 1", "NoSuchFormat"])
+def test_a_default_format_the_engine_cannot_write_is_refused_as_unknown(engine: EmbeddedClickHouse, fmt: str) -> None:
+    """chDB's Python API names formats of its own that answer objects instead of bytes."""
+    with pytest.raises(ClickHouseError, match="UNKNOWN_FORMAT") as refused:
+        engine.read_formatted("SELECT 1", fmt)
+    assert refused.value.code == 73 and refused.value.permanent
+    assert engine.read_formatted("SELECT 1", "csv").body == b"1\n"

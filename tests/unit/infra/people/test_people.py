@@ -172,3 +172,23 @@ def test_an_erasure_kafka_did_not_acknowledge_deletes_nothing(engine: EmbeddedCl
         People(engine, Settings(state_dir=tmp_path), publish=unreachable).forget(PersonRequest(site_id=SITE, user_id=USER), "cli")
     assert engine.query("SELECT count() AS n FROM footfall.events")[0]["n"] == 7
     assert engine.query("SELECT count() AS n FROM footfall.erasure_audit")[0]["n"] == 0
+
+
+def test_a_shared_id_linked_to_more_ids_than_the_limit_is_refused_from_a_bounded_read(engine: EmbeddedClickHouse) -> None:
+    """One anonymous id sent with thousands of user ids: no query reads them all."""
+    engine.insert("footfall.events", [event(100 + n, "shared-device", f"user-{n}") for n in range(300)])
+    answers: list[int] = []
+
+    class Counting:
+        def __getattr__(self, name: str) -> object:
+            return getattr(engine, name)
+
+        def query(self, sql: str) -> list[dict]:
+            rows = engine.query(sql)
+            answers.append(len(rows))
+            return rows
+
+    with pytest.raises(TooManyIds):
+        find_person(Counting(), PersonRequest(site_id=SITE, anonymous_id="shared-device"), limit=20)  # type: ignore[arg-type]
+    assert answers and max(answers) <= 21
+    assert len(find_person(engine, PersonRequest(site_id=SITE, anonymous_id="shared-device"), limit=301).ids) == 301
