@@ -38,6 +38,8 @@ from infra.clickhouse.confinement import READONLY_CODE
 from infra.clickhouse.grants import grants_text
 from infra.clickhouse.connect import open_backend
 from infra.clickhouse.migrations import migrate as run_migrations
+from infra.clickhouse.migrations import printed_text
+from schemas.cluster import checked_cluster
 from infra.clickhouse.warehouse import open_warehouse
 
 LANDING_TIMEOUT_S = 300.0
@@ -200,6 +202,8 @@ class OutputFormat(str, Enum):
 @app.command()
 def migrate(
     print_grants: bool = typer.Option(False, "--print-grants", help="Print the analyst and sink users to create on a ClickHouse server, and change nothing."),
+    print_only: bool = typer.Option(False, "--print", help="Print the statements a first migration runs, and change nothing."),
+    cluster: str | None = typer.Option(None, "--cluster", help="Make the schema on this ClickHouse cluster (default: FOOTFALL_CLICKHOUSE_CLUSTER)."),
 ) -> None:
     """Create or update footfall's ClickHouse tables and their retention (re-runnable)."""
     if print_grants:
@@ -207,9 +211,16 @@ def migrate(
         sys.stdout.write(grants_text(*passwords))
         return
     settings = config.load()
+    try:
+        cluster = checked_cluster(cluster) if cluster is not None else settings.clickhouse_cluster
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--cluster") from None
+    if print_only:
+        sys.stdout.write(printed_text(cluster))
+        return
     backend = open_backend(settings)
     try:
-        applied = run_migrations(backend, on_progress=say, retention=settings.retention)
+        applied = run_migrations(backend, on_progress=say, retention=settings.retention, cluster=cluster)
     finally:
         backend.close()
     console.print(f"applied {len(applied)} migration(s)" if applied else "schema is up to date")

@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from schemas.cluster import CLUSTER_NAME
 from schemas.names import NAME_PATTERN
 
 CONFIG_FILE_ENV = "FOOTFALL_CONFIG"
@@ -235,6 +236,9 @@ class Settings(BaseSettings):
     # A ClickHouse server (clickhouse://user:password@host:9000/default); unset, the
     # embedded engine is used, its data in the state folder.
     clickhouse_url: str | None = None
+    # The server's cluster (a name from its remote_servers): migrations then make every table
+    # on every node, Replicated, with a Distributed table of the same name in front.
+    clickhouse_cluster: str | None = Field(default=None, pattern=CLUSTER_NAME)
     # The sink: batches close at this many rows or this age, whichever comes first.
     sink_port: int = 8090
     sink_batch_rows: int = 5000

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from infra.clickhouse.backend import Backend
 from infra.config import FOREVER, Retention
+from schemas.cluster import LOCAL_SUFFIX, for_cluster
 from schemas.retention import AGED_BY
 from schemas.tables import DATABASE
 
@@ -57,17 +58,29 @@ def server_version(backend: Backend) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", version)[:2])
 
 
-def apply_retention(backend: Backend, retention: Retention, on_progress: Callable[[str], None] = lambda message: None) -> list[str]:
-    """Alter the TTL of each footfall table whose TTL differs from the retention; returns
-    the statements run (none when every table already agrees)."""
+def local_engines(engines: dict[str, str]) -> dict[str, str]:
+    """On a cluster the rows, and so the TTLs, are in the local tables: their engines by table name."""
+    return {name.removesuffix(LOCAL_SUFFIX): engine for name, engine in engines.items() if name.endswith(LOCAL_SUFFIX)}
+
+
+def apply_retention(
+    backend: Backend, retention: Retention, on_progress: Callable[[str], None] = lambda message: None, cluster: str | None = None
+) -> list[str]:
+    """Alter the TTL of each footfall table whose TTL differs from the retention (on a
+    cluster, its local tables on every node); returns the statements run (none when every
+    table already agrees)."""
     version = server_version(backend)
     if version < TTL_SINCE:
         release = ".".join(map(str, version))
         log.warning("retention not applied: ClickHouse %s has no table TTL (19.6 and later have); rows are kept for ever", release)
         return []
     rows = backend.query(f"SELECT name, engine_full FROM system.tables WHERE database = '{DATABASE}'")
-    statements = retention_statements({row["name"]: row["engine_full"] for row in rows}, retention)
+    engines = {row["name"]: row["engine_full"] for row in rows}
+    statements = retention_statements(engines if cluster is None else local_engines(engines), retention)
+    run = []
     for table, statement in statements.items():
         on_progress(f"retention of {DATABASE}.{table}: {described(retention.table_days(table))}")
-        backend.execute(statement)
-    return list(statements.values())
+        for form in (statement,) if cluster is None else for_cluster(statement, cluster):
+            backend.execute(form)
+            run.append(form)
+    return run
