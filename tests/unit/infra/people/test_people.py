@@ -13,7 +13,7 @@ from infra.clickhouse.embedded import EmbeddedClickHouse
 from infra.clickhouse.migrations import migrate
 from infra.config import Settings
 from infra.keys import keyed_hash, site_key
-from infra.people.finding import TooManyIds, find_person
+from infra.people.finding import Refused, TooManyIds, find_person
 from infra.people.request import PersonRequest
 from infra.people.service import People
 from schemas.erasures import Erasure
@@ -172,6 +172,19 @@ def test_an_erasure_kafka_did_not_acknowledge_deletes_nothing(engine: EmbeddedCl
         People(engine, Settings(state_dir=tmp_path), publish=unreachable).forget(PersonRequest(site_id=SITE, user_id=USER), "cli")
     assert engine.query("SELECT count() AS n FROM footfall.events")[0]["n"] == 7
     assert engine.query("SELECT count() AS n FROM footfall.erasure_audit")[0]["n"] == 0
+
+
+def test_a_cluster_is_refused_before_anything_is_published_or_deleted(engine: EmbeddedClickHouse, tmp_path: Path) -> None:
+    """On a cluster the ids would reach one node's Memory table only: refused, never half done."""
+    published: list[Erasure] = []
+    on_a_cluster = People(engine, Settings(state_dir=tmp_path, clickhouse_cluster="shards"), publish=lambda s, e: published.append(e))
+    request = PersonRequest(site_id=SITE, user_id=USER)
+    with pytest.raises(Refused, match="cluster 'shards'"):
+        on_a_cluster.forget(request, "cli")
+    with pytest.raises(Refused, match="cluster 'shards'"):
+        on_a_cluster.export(request)
+    assert published == []
+    assert engine.query("SELECT count() AS n FROM footfall.events")[0]["n"] == 7
 
 
 def test_a_shared_id_linked_to_more_ids_than_the_limit_is_refused_from_a_bounded_read(engine: EmbeddedClickHouse) -> None:
