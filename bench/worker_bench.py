@@ -81,13 +81,13 @@ def empty_agent(bootstrap: str, topic: Topic, expected: int, folder: Path) -> fl
     return int(found[1]) / float(found[2])
 
 
-async def committed(bootstrap: str, topic: Topic) -> int:
-    """Offsets the processors' group has committed on `topic`, added up (0 while the broker
-    has no coordinator for the group yet)."""
+async def committed(bootstrap: str, topic: Topic, group: str = GROUP) -> int:
+    """Offsets a group (the processors' unless named) has committed on `topic`, added up (0
+    while the broker has no coordinator for the group yet)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(GROUP, partitions=partitions(topic))
+        offsets = await admin.list_consumer_group_offsets(group, partitions=partitions(topic))
         return sum(max(meta.offset, 0) for meta in offsets.values())
     except KafkaError:
         return 0
