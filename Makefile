@@ -9,9 +9,9 @@ TRACKER := collector/tracker
 TRACKER_BUILT := $(TRACKER)/dist/footfall.js
 DEBIAN_PACKAGES := openjdk-17-jre-headless maven hey clickhouse-server chromium prometheus
 
-.PHONY: setup system-packages run test test-unit check bench lock
+.PHONY: setup system-packages helm run test test-unit check bench lock
 
-setup: system-packages $(VENV)/.installed $(KAFKA_LIBS)/.complete $(TRACKER_BUILT)
+setup: system-packages $(VENV)/.installed $(KAFKA_LIBS)/.complete $(TRACKER_BUILT) helm
 
 system-packages:
 	@missing=""; for pkg in $(DEBIAN_PACKAGES); do \
@@ -39,6 +39,20 @@ $(TRACKER)/node_modules/.installed: $(TRACKER)/package.json $(TRACKER)/package-l
 
 $(TRACKER_BUILT): $(TRACKER)/node_modules/.installed $(TRACKER)/build.mjs $(wildcard $(TRACKER)/src/*.js)
 	cd $(TRACKER) && node build.mjs
+
+# Helm, for the chart checks in `make test`: built from its Go module into the cache (a few
+# minutes, once); skipped when the binary there was built from this version.
+GO := $(or $(shell command -v go),/usr/local/go/bin/go)
+GO_CACHE := $(CURDIR)/.cache/go
+HELM := $(GO_CACHE)/bin/helm
+HELM_VERSION := v3.22.0
+
+helm:
+	@if [ -x $(HELM) ] && $(GO) version -m $(HELM) | grep -q "mod[[:space:]]*helm.sh/helm/v3[[:space:]]*$(HELM_VERSION)[[:space:]]"; then :; else \
+	  echo "building helm $(HELM_VERSION)"; \
+	  GOBIN=$(GO_CACHE)/bin GOPATH=$(GO_CACHE)/path GOMODCACHE=$(GO_CACHE)/mod GOCACHE=$(GO_CACHE)/build \
+	    $(GO) install -modcacherw helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); \
+	fi
 
 run: setup
 	$(VENV)/bin/footfall up --demo

@@ -1,0 +1,288 @@
+"""The Helm chart in deploy/helm/footfall, checked with the real helm binary (`make setup`
+builds it) and without a cluster: it lints and renders with its default values and the
+example for existing clusters, every rendered object is valid against the Kubernetes
+schemas (kubernetes-validate, offline), the Prometheus Operator objects carry the committed
+alert rules as they are (promtool checks them) and scrape the job those rules name, no
+secret reaches a ConfigMap, every container runs as non-root, and a pod's footfall.toml,
+completed from the Secret as its init container does, is what footfall reads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+from typer.main import get_command
+
+from collector.app import create_app
+from footfall.cli import app as cli_app
+from footfall.local import prometheus_server
+from infra.config import CONFIG_FILE_ENV, Settings
+from schemas.topics import EVENTS
+from tests.support.paths import DEPLOY, REPOSITORY
+
+CHART = DEPLOY / "helm" / "footfall"
+EXAMPLE = CHART / "examples" / "existing-clusters.yaml"
+HELM = REPOSITORY / ".cache" / "go" / "bin" / "helm"
+# The oldest Kubernetes the chart's API versions serve (policy/v1, autoscaling/v2 …) and
+# the newest the schemas know.
+KUBERNETES_VERSIONS = ("1.25.0", kubernetes_validate.latest_version())
+CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule"}
+# Item 1 of the scale-out work adds these settings; the chart already passes them.
+KAFKA_CLIENT_SETTINGS = {
+    "kafka_security_protocol", "kafka_sasl_mechanism", "kafka_sasl_username",
+    "kafka_sasl_password", "kafka_ssl_cafile", "kafka_replication",
+}
+# Values that must stay in the Secret: each would be found if it leaked anywhere else.
+GIVEN_SECRETS = {
+    "secrets.hashKey": "hash-key-0123456789-leak",
+    "secrets.sinkToken": "sink-token-0123456789-leak",
+    "secrets.writeKeys.example": "write-key-example-leak",
+    "clickhouse.url": "clickhouse://footfall_sink:ch-password-leak@ch:9000/default",
+    "kafka.sasl.password": "kafka-password-leak",
+}
+WITH_SASL = ["kafka.sasl.mechanism=SCRAM-SHA-512", "kafka.sasl.username=footfall"]
+
+
+def helm(*arguments: str) -> subprocess.CompletedProcess[str]:
+    assert HELM.is_file(), f"{HELM} is missing: `make setup` builds it"
+    return subprocess.run([str(HELM), *arguments], capture_output=True, text=True, timeout=120)
+
+
+def render(*options: str) -> list[dict]:
+    result = helm("template", "footfall", str(CHART), *options)
+    assert result.returncode == 0, result.stderr
+    return [document for document in yaml.safe_load_all(result.stdout) if document]
+
+
+def render_refused(*options: str) -> str:
+    result = helm("template", "footfall", str(CHART), *options)
+    assert result.returncode != 0, "rendered although it should have been refused"
+    return result.stderr
+
+
+def of_kind(objects: list[dict], kind: str) -> list[dict]:
+    return [obj for obj in objects if obj["kind"] == kind]
+
+
+def collector_deployment(objects: list[dict]) -> dict:
+    [collector] = [d for d in of_kind(objects, "Deployment") if d["metadata"]["name"].endswith("-collector")]
+    return collector
+
+
+def pod_specs(objects: list[dict]) -> Iterator[tuple[str, dict]]:
+    for obj in objects:
+        if obj["kind"] in ("Deployment", "Job"):
+            yield obj["metadata"]["name"], obj["spec"]["template"]["spec"]
+
+
+def containers(pod: dict) -> list[dict]:
+    return pod.get("initContainers", []) + pod["containers"]
+
+
+def environment(container: dict) -> dict[str, dict]:
+    return {variable["name"]: variable for variable in container.get("env", [])}
+
+
+@pytest.fixture(scope="module", params=["default values", "existing clusters"])
+def rendered(request: pytest.FixtureRequest) -> list[dict]:
+    return render() if request.param == "default values" else render("-f", str(EXAMPLE))
+
+
+@pytest.mark.parametrize("options", [[], ["-f", str(EXAMPLE)]], ids=["default values", "existing clusters"])
+def test_the_chart_lints(options: list[str]) -> None:
+    result = helm("lint", "--strict", str(CHART), *options)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 chart(s) linted, 0 chart(s) failed" in result.stdout
+
+
+def test_every_object_is_valid_kubernetes(rendered: list[dict]) -> None:
+    kinds = {obj["kind"] for obj in rendered}
+    assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ConfigMap", "Job"} <= kinds
+    for obj in rendered:
+        if obj["kind"] in CUSTOM_KINDS:
+            continue
+        for version in KUBERNETES_VERSIONS:
+            try:
+                kubernetes_validate.validate(obj, version, strict=True)
+            except kubernetes_validate.ValidationError as exc:
+                pytest.fail(f"{obj['kind']} {obj['metadata']['name']} on Kubernetes {version}: {exc.message} at {list(exc.path)}")
+
+
+def test_a_misspelt_field_is_caught_by_the_validation() -> None:
+    """The validation above refuses what Kubernetes would: a field that does not exist."""
+    deployment = collector_deployment(render())
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGett"] = {"path": "/readyz"}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[-1], strict=True)
+
+
+def test_the_prometheus_rule_is_the_committed_alerts_file(tmp_path: Path) -> None:
+    committed = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    [rule] = of_kind(render("-f", str(EXAMPLE)), "PrometheusRule")
+    assert rule["apiVersion"] == "monitoring.coreos.com/v1"
+    assert rule["spec"] == committed
+    rules_file = tmp_path / "rules.yml"
+    rules_file.write_text(yaml.safe_dump(rule["spec"]))
+    check = subprocess.run([prometheus_server.binary("promtool"), "check", "rules", str(rules_file)],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f"SUCCESS: {sum(len(group['rules']) for group in committed['groups'])} rules found" in check.stdout
+
+
+def test_the_service_monitor_scrapes_the_collector_as_the_alerts_job() -> None:
+    objects = render("-f", str(EXAMPLE))
+    [monitor] = of_kind(objects, "ServiceMonitor")
+    [service] = of_kind(objects, "Service")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    [endpoint] = monitor["spec"]["endpoints"]
+    assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
+    assert endpoint["path"] == "/metrics"
+    assert {"action": "replace", "targetLabel": "job", "replacement": prometheus_server.COLLECTOR_JOB} in endpoint["relabelings"]
+    assert f'job="{prometheus_server.COLLECTOR_JOB}"' in (DEPLOY / "prometheus" / "alerts.yml").read_text()
+    assert set(endpoint) <= {"port", "path", "interval", "relabelings"}
+
+
+def test_the_monitoring_objects_are_off_unless_asked_for() -> None:
+    assert not {obj["kind"] for obj in render()} & CUSTOM_KINDS
+
+
+def test_the_dashboards_are_the_committed_ones_for_the_grafana_sidecar() -> None:
+    [dashboards] = [cm for cm in of_kind(render(), "ConfigMap") if cm["metadata"]["name"].endswith("-dashboards")]
+    assert dashboards["metadata"]["labels"]["grafana_dashboard"] == "1"
+    committed = {path.name: json.loads(path.read_text()) for path in (DEPLOY / "grafana" / "dashboards").glob("*.json")}
+    assert committed
+    assert {name: json.loads(text) for name, text in dashboards["data"].items()} == committed
+
+
+def test_the_processors_default_to_no_more_than_the_events_partitions() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["kafka"]["eventsPartitions"] == EVENTS.partitions
+    [processors] = [d for d in of_kind(render(), "Deployment") if d["metadata"]["name"].endswith("-processors")]
+    assert 1 <= processors["spec"]["replicas"] <= EVENTS.partitions
+    assert render(f"--set=processors.replicas={EVENTS.partitions}")
+
+
+def test_more_processors_than_partitions_are_refused() -> None:
+    message = render_refused(f"--set=processors.replicas={EVENTS.partitions + 1}")
+    assert f"processors.replicas is {EVENTS.partitions + 1}, more than the {EVENTS.partitions} partitions of footfall.events" in message
+
+
+@pytest.mark.parametrize(("values", "refusal"), [
+    (["config.sites[0].id=shop", "config.sites[0].write_key=wk"], "config.sites shop has a write_key"),
+    (["config.sink_token=0123456789abcdef"], "config.sink_token is a secret"),
+    (["config.sites=null"], "config.sites is empty"),
+    (["config.sites[0].id=a b"], '"a b" is not a site id'),
+    (["secrets.existingSecret=mine"], "clickhouse.url is set, but secrets.existingSecret mine holds it"),
+    (["clickhouse.url="], "clickhouse.url is required"),
+    (["secrets.hashKey=short"], "hash-key must be at least 16 characters"),
+    (WITH_SASL[:1], "kafka.sasl.username is required"),
+    (WITH_SASL, "kafka.sasl.password (or kafka.sasl.passwordSecret.name) is required"),
+], ids=["write key in config", "token in config", "no site", "bad site id", "ignored value", "no clickhouse",
+        "short key", "no sasl user", "no sasl password"])
+def test_values_that_would_leak_or_break_are_refused(values: list[str], refusal: str) -> None:
+    assert refusal in render_refused(*[f"--set={value}" for value in values])
+
+
+def test_secrets_appear_only_in_the_secret() -> None:
+    objects = render(*[f"--set={name}={value}" for name, value in GIVEN_SECRETS.items()], *[f"--set={o}" for o in WITH_SASL])
+    [secret] = of_kind(objects, "Secret")
+    assert "write-key.example" in secret["data"]
+    for obj in objects:
+        if obj is not secret:
+            text = yaml.safe_dump(obj)
+            leaked = [name for name, value in GIVEN_SECRETS.items() if value in text]
+            assert not leaked, f"{obj['kind']} {obj['metadata']['name']} holds {leaked}"
+
+
+def test_every_container_runs_as_non_root_on_a_read_only_root(rendered: list[dict]) -> None:
+    pods = list(pod_specs(rendered))
+    assert len(pods) == 4
+    for name, pod in pods:
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["runAsUser"] != 0, name
+        assert pod["automountServiceAccountToken"] is False, name
+        for container in containers(pod):
+            context = container["securityContext"]
+            assert context.get("runAsUser", pod["securityContext"]["runAsUser"]) != 0, (name, container["name"])
+            assert context.get("runAsNonRoot", True) is True, (name, container["name"])
+            assert context["readOnlyRootFilesystem"] is True, (name, container["name"])
+            assert context["allowPrivilegeEscalation"] is False, (name, container["name"])
+            assert context["capabilities"]["drop"] == ["ALL"], (name, container["name"])
+
+
+def test_what_a_process_writes_is_on_a_pod_volume(rendered: list[dict]) -> None:
+    for name, pod in pod_specs(rendered):
+        volumes = {volume["name"]: volume for volume in pod["volumes"]}
+        for container in containers(pod):
+            mounts = {mount["mountPath"]: mount for mount in container["volumeMounts"]}
+            assert {mount["name"] for mount in mounts.values()} <= volumes.keys(), (name, container["name"])
+            assert container["resources"]["requests"] and container["resources"]["limits"], (name, container["name"])
+        for container in pod["containers"]:
+            env = environment(container)
+            mounts = {mount["mountPath"]: mount for mount in container["volumeMounts"]}
+            state = mounts[env["FOOTFALL_STATE_DIR"]["value"]]
+            assert "emptyDir" in volumes[state["name"]] and not state.get("readOnly"), name
+            assert "emptyDir" in volumes[mounts["/tmp"]["name"]], name
+            assert str(Path(env[CONFIG_FILE_ENV]["value"]).parent) in mounts, name
+
+
+def test_every_setting_the_chart_passes_is_one_footfall_reads(rendered: list[dict]) -> None:
+    for name, pod in pod_specs(rendered):
+        for container in pod["containers"]:
+            for variable in environment(container):
+                setting = variable.removeprefix("FOOTFALL_").lower()
+                assert variable == CONFIG_FILE_ENV or setting in Settings.model_fields or setting in KAFKA_CLIENT_SETTINGS, (name, variable)
+
+
+def test_the_probes_ask_routes_the_collector_serves() -> None:
+    [container] = collector_deployment(render())["spec"]["template"]["spec"]["containers"]
+    routes = {route.path for route in create_app(Settings()).routes}
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz" in routes
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz" in routes
+
+
+def test_the_migrations_job_runs_a_command_footfall_has() -> None:
+    [job] = of_kind(render(), "Job")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    program, command = container["command"]
+    assert program == "footfall" and command in get_command(cli_app).commands
+
+
+def completed_config(objects: list[dict], write_keys: dict[str, str], folder: Path) -> subprocess.CompletedProcess[str]:
+    """A pod's footfall.toml as its init container writes it, from the rendered ConfigMap."""
+    [config] = [cm for cm in of_kind(objects, "ConfigMap") if "footfall.toml" in cm["data"]]
+    (folder / "keys").mkdir()
+    for site, key in write_keys.items():
+        (folder / "keys" / f"write-key.{site}").write_text(key)
+    for name in ("footfall.toml", "render_config.py"):
+        (folder / name).write_text(config["data"][name])
+    command = [sys.executable, str(folder / "render_config.py"), str(folder / "footfall.toml"), str(folder / "keys"), str(folder / "out.toml")]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+def test_a_pods_configuration_is_completed_with_the_write_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A key with what could end a TOML string and start a setting of its own.
+    hostile = 'wk"\nsink_token = "0123456789abcdef-injected"\n\\u0041\x7f'
+    result = completed_config(render("-f", str(EXAMPLE)), {"shop": hostile, "blog": "wk_blog"}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.toml").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv(CONFIG_FILE_ENV, str(tmp_path / "out.toml"))
+    settings = Settings()
+    assert {site.id: site.write_key for site in settings.sites} == {"shop": hostile, "blog": "wk_blog"}
+    assert settings.sink_token is None
+    assert settings.rate_limits.trusted_proxies and settings.retention.events_days == 396
+
+
+def test_a_missing_write_key_stops_the_pod_with_its_name(tmp_path: Path) -> None:
+    result = completed_config(render("-f", str(EXAMPLE)), {"shop": "wk_shop"}, tmp_path)
+    assert result.returncode == 1
+    assert "the Secret has no key 'write-key.blog'" in result.stderr
+    assert not (tmp_path / "out.toml").exists()
