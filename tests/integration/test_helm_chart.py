@@ -8,6 +8,7 @@ completed from the Secret as its init container does, is what footfall reads."""
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -184,8 +185,15 @@ def test_more_processors_than_partitions_are_refused() -> None:
     (["secrets.hashKey=short"], "hash-key must be at least 16 characters"),
     (WITH_SASL[:1], "kafka.sasl.username is required"),
     (WITH_SASL, "kafka.sasl.password (or kafka.sasl.passwordSecret.name) is required"),
+    ([f"sink.replicas={EVENTS.partitions + 1}"], f"sink.replicas is {EVENTS.partitions + 1}, more than the {EVENTS.partitions} partitions"),
+    (["processors.replicas=six"], "at '/processors/replicas': got string, want integer"),
+    (["clickhouse.url=http://clickhouse:8123"], "at '/clickhouse/url'"),
+    (["kafka.bootstrapp=kafka:9092"], "additional properties 'bootstrapp' not allowed"),
+    (["secrets.existingSecret=x: y"], "at '/secrets/existingSecret'"),
+    (["config.limits.max_depth[1]=null"], "config cannot be written as footfall.toml"),
 ], ids=["write key in config", "token in config", "no site", "bad site id", "ignored value", "no clickhouse",
-        "short key", "no sasl user", "no sasl password"])
+        "short key", "no sasl user", "no sasl password", "idle sinks", "not a number", "not clickhouse", "misspelt",
+        "not a name", "not toml"])
 def test_values_that_would_leak_or_break_are_refused(values: list[str], refusal: str) -> None:
     assert refusal in render_refused(*[f"--set={value}" for value in values])
 
@@ -239,6 +247,43 @@ def test_every_setting_the_chart_passes_is_one_footfall_reads(rendered: list[dic
             for variable in environment(container):
                 setting = variable.removeprefix("FOOTFALL_").lower()
                 assert variable == CONFIG_FILE_ENV or setting in Settings.model_fields or setting in KAFKA_CLIENT_SETTINGS, (name, variable)
+
+
+def resolved_environment(container: dict, secret: dict) -> dict[str, str]:
+    """The container's variables as Kubernetes sets them, those from the chart's Secret read from it."""
+    values = {}
+    for name, variable in environment(container).items():
+        if "value" in variable:
+            values[name] = variable["value"]
+        else:
+            reference = variable["valueFrom"]["secretKeyRef"]
+            assert reference["name"] == secret["metadata"]["name"], (name, reference)
+            values[name] = base64.b64decode(secret["data"][reference["key"]]).decode()
+    return values
+
+
+def test_each_process_reads_the_values_it_was_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    objects = render(*[f"--set={name}={value}" for name, value in GIVEN_SECRETS.items()], "--set=kafka.bootstrap=kafka.example:9092")
+    [secret] = of_kind(objects, "Secret")
+    assert completed_config(objects, {"example": GIVEN_SECRETS["secrets.writeKeys.example"]}, tmp_path).returncode == 0
+    read = {}
+    for name, pod in pod_specs(objects):
+        [container] = pod["containers"]
+        with monkeypatch.context() as patch:
+            for variable, value in resolved_environment(container, secret).items():
+                patch.setenv(variable, value)
+            patch.setenv(CONFIG_FILE_ENV, str(tmp_path / "out.toml"))
+            read[container["name"]] = Settings()
+    assert read.keys() == {"collector", "processors", "sink", "migrate"}
+    for settings in read.values():
+        assert settings.kafka_bootstrap == "kafka.example:9092"
+        assert settings.hash_key == GIVEN_SECRETS["secrets.hashKey"]
+        assert settings.state_dir == Path("/var/lib/footfall")
+        assert [(site.id, site.write_key) for site in settings.sites] == [("example", GIVEN_SECRETS["secrets.writeKeys.example"])]
+    assert read["collector"].collector_host == "0.0.0.0"
+    assert read["sink"].sink_token == GIVEN_SECRETS["secrets.sinkToken"]
+    assert read["sink"].clickhouse_url == read["migrate"].clickhouse_url == GIVEN_SECRETS["clickhouse.url"]
+    assert read["collector"].clickhouse_url is None and read["collector"].sink_token is None
 
 
 def test_the_probes_ask_routes_the_collector_serves() -> None:

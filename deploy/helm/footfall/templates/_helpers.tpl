@@ -36,8 +36,8 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- if gt (int .Values.processors.replicas) $partitions -}}
 {{- fail (printf "processors.replicas is %d, more than the %d partitions of footfall.events (kafka.eventsPartitions): a worker beyond them would hold no partition" (int .Values.processors.replicas) $partitions) -}}
 {{- end -}}
-{{- if lt (int .Values.processors.replicas) 1 -}}
-{{- fail "processors.replicas must be at least 1" -}}
+{{- if gt (int .Values.sink.replicas) $partitions -}}
+{{- fail (printf "sink.replicas is %d, more than the %d partitions of the topics the sinks share (kafka.eventsPartitions): a sink beyond them would hold no partition" (int .Values.sink.replicas) $partitions) -}}
 {{- end -}}
 {{- if not .Values.config.sites -}}
 {{- fail "config.sites is empty: name at least one site (without one footfall would accept its public demo key)" -}}
@@ -46,6 +46,10 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- if hasKey $.Values.config $name -}}
 {{- fail (printf "config.%s is a secret: it would be stored in the ConfigMap; use the values under secrets, clickhouse or kafka" $name) -}}
 {{- end -}}
+{{- end -}}
+{{- $toml := include "footfall.toml" . -}}
+{{- if hasKey (fromToml $toml) "Error" -}}
+{{- fail (printf "config cannot be written as footfall.toml: %s" $toml) -}}
 {{- end -}}
 {{- range $site := .Values.config.sites -}}
 {{- if not (regexMatch "^[A-Za-z0-9_.-]{1,64}$" (toString $site.id)) -}}
@@ -105,8 +109,8 @@ the init container fills from the Secret (files/render_config.py). */}}
   valueFrom:
     secretKeyRef:
       {{- if .passwordSecret.name }}
-      name: {{ .passwordSecret.name }}
-      key: {{ .passwordSecret.key }}
+      name: {{ .passwordSecret.name | quote }}
+      key: {{ .passwordSecret.key | quote }}
       {{- else }}
       name: {{ include "footfall.secretName" $ }}
       key: kafka-sasl-password
@@ -139,7 +143,7 @@ the init container fills from the Secret (files/render_config.py). */}}
 {{/* The init container that completes footfall.toml with the write keys. */}}
 {{- define "footfall.configInit" -}}
 - name: config
-  image: {{ include "footfall.image" . }}
+  image: {{ include "footfall.image" . | quote }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
   command: ["python", "/etc/footfall/config/render_config.py", "/etc/footfall/config/footfall.toml", "/etc/footfall/write-keys", "/run/footfall/footfall.toml"]
   securityContext:
@@ -204,7 +208,7 @@ the init container fills from the Secret (files/render_config.py). */}}
 {{- if .Values.kafka.tls.caSecret.name }}
 - name: kafka-ca
   secret:
-    secretName: {{ .Values.kafka.tls.caSecret.name }}
+    secretName: {{ .Values.kafka.tls.caSecret.name | quote }}
     items:
       - key: {{ .Values.kafka.tls.caSecret.key }}
         path: {{ .Values.kafka.tls.caSecret.key }}
