@@ -15,7 +15,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import kubernetes_validate
+import prometheus_client
 import pytest
 import yaml
 from typer.main import get_command
@@ -23,7 +25,9 @@ from typer.main import get_command
 from collector.app import create_app
 from footfall.cli import app as cli_app
 from footfall.local import prometheus_server
+from footfall.local.processes import free_port, wait_until
 from infra.config import CONFIG_FILE_ENV, Settings
+from infra.health import http_ok
 from schemas.topics import EVENTS
 from tests.support.paths import DEPLOY, REPOSITORY
 
@@ -86,6 +90,11 @@ def containers(pod: dict) -> list[dict]:
     return pod.get("initContainers", []) + pod["containers"]
 
 
+def footfall_processes(pod: dict) -> list[dict]:
+    """The pod's containers but the metrics relay."""
+    return [container for container in pod["containers"] if container["name"] != "metrics"]
+
+
 def environment(container: dict) -> dict[str, dict]:
     return {variable["name"]: variable for variable in container.get("env", [])}
 
@@ -136,18 +145,58 @@ def test_the_prometheus_rule_is_the_committed_alerts_file(tmp_path: Path) -> Non
     assert f"SUCCESS: {sum(len(group['rules']) for group in committed['groups'])} rules found" in check.stdout
 
 
-def test_the_service_monitor_scrapes_the_collector_as_the_alerts_job() -> None:
+def test_each_part_is_scraped_as_the_job_the_alerts_name() -> None:
     objects = render("-f", str(EXAMPLE))
-    [monitor] = of_kind(objects, "ServiceMonitor")
-    [service] = of_kind(objects, "Service")
-    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
-    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
-    [endpoint] = monitor["spec"]["endpoints"]
-    assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
-    assert endpoint["path"] == "/metrics"
-    assert {"action": "replace", "targetLabel": "job", "replacement": prometheus_server.COLLECTOR_JOB} in endpoint["relabelings"]
-    assert f'job="{prometheus_server.COLLECTOR_JOB}"' in (DEPLOY / "prometheus" / "alerts.yml").read_text()
-    assert set(endpoint) <= {"port", "path", "interval", "relabelings"}
+    alerts = (DEPLOY / "prometheus" / "alerts.yml").read_text()
+    jobs = set()
+    for monitor in of_kind(objects, "ServiceMonitor"):
+        assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+        [service] = [s for s in of_kind(objects, "Service") if monitor["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()]
+        [endpoint] = monitor["spec"]["endpoints"]
+        assert set(endpoint) <= {"port", "path", "interval", "relabelings"}
+        assert endpoint["path"] == "/metrics"
+        [port] = [port for port in service["spec"]["ports"] if port["name"] == endpoint["port"]]
+        [deployment] = [d for d in of_kind(objects, "Deployment") if service["spec"]["selector"].items() <= d["spec"]["template"]["metadata"]["labels"].items()]
+        served = {p["name"] for c in deployment["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
+        assert port["targetPort"] in served, (monitor["metadata"]["name"], served)
+        [relabel] = endpoint["relabelings"]
+        assert relabel["action"] == "replace" and relabel["targetLabel"] == "job"
+        jobs.add(relabel["replacement"])
+    assert jobs == {prometheus_server.COLLECTOR_JOB, prometheus_server.PROCESSORS_JOB, prometheus_server.SINK_JOB}
+    assert all(job.removeprefix("footfall-") in alerts for job in jobs)
+
+
+def test_the_relay_serves_a_loopback_metrics_port_and_nothing_else(tmp_path: Path) -> None:
+    metrics_server, _ = prometheus_client.start_http_server(0, "127.0.0.1")
+    relay_port, missing_port = free_port(), free_port()
+    [config] = [cm for cm in of_kind(render("-f", str(EXAMPLE)), "ConfigMap") if "metrics_relay.py" in cm["data"]]
+    script = tmp_path / "metrics_relay.py"
+    script.write_text(config["data"]["metrics_relay.py"])
+    relays = [subprocess.Popen([sys.executable, str(script), str(relay_port), str(metrics_server.server_port)]),
+              subprocess.Popen([sys.executable, str(script), str(missing_port), str(free_port())])]
+    try:
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{relay_port}/metrics"), 30, "the relay answers")
+        relayed = httpx.get(f"http://127.0.0.1:{relay_port}/metrics?x=1")
+        assert relayed.status_code == 200 and "process_cpu_seconds_total" in relayed.text
+        assert relayed.headers["content-type"].startswith("text/plain")
+        for path in ("/", "/query", "/metrics/../query", "/metricsx"):
+            assert httpx.get(f"http://127.0.0.1:{relay_port}{path}").status_code == 404, path
+        assert httpx.post(f"http://127.0.0.1:{relay_port}/metrics").status_code == 501
+        wait_until(lambda: port_answers(missing_port), 30, "the second relay listens")
+        assert httpx.get(f"http://127.0.0.1:{missing_port}/metrics").status_code == 502
+    finally:
+        metrics_server.shutdown()
+        for relay in relays:
+            relay.terminate()
+            relay.wait(timeout=30)
+
+
+def port_answers(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/")
+    except httpx.TransportError:
+        return False
+    return True
 
 
 def test_the_monitoring_objects_are_off_unless_asked_for() -> None:
@@ -232,7 +281,7 @@ def test_what_a_process_writes_is_on_a_pod_volume(rendered: list[dict]) -> None:
             mounts = {mount["mountPath"]: mount for mount in container["volumeMounts"]}
             assert {mount["name"] for mount in mounts.values()} <= volumes.keys(), (name, container["name"])
             assert container["resources"]["requests"] and container["resources"]["limits"], (name, container["name"])
-        for container in pod["containers"]:
+        for container in footfall_processes(pod):
             env = environment(container)
             mounts = {mount["mountPath"]: mount for mount in container["volumeMounts"]}
             state = mounts[env["FOOTFALL_STATE_DIR"]["value"]]

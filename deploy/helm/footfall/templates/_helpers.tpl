@@ -166,6 +166,30 @@ the init container fills from the Secret (files/render_config.py). */}}
       mountPath: /run/footfall
 {{- end -}}
 
+{{/* With Prometheus scraping, the container that serves a loopback-only /metrics on the
+pod's address (files/metrics_relay.py): call with (list $ TARGET_PORT). */}}
+{{- define "footfall.metricsRelay" -}}
+{{- $ := index . 0 -}}
+{{- if $.Values.monitoring.serviceMonitor.enabled }}
+- name: metrics
+  image: {{ include "footfall.image" $ | quote }}
+  imagePullPolicy: {{ $.Values.image.pullPolicy }}
+  command: ["python", "/etc/footfall/config/metrics_relay.py", {{ $.Values.monitoring.relay.port | quote }}, {{ index . 1 | quote }}]
+  ports:
+    - name: metrics
+      containerPort: {{ $.Values.monitoring.relay.port }}
+      protocol: TCP
+  resources:
+    {{- toYaml $.Values.monitoring.relay.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml $.Values.securityContext | nindent 4 }}
+  volumeMounts:
+    - name: config
+      mountPath: /etc/footfall/config
+      readOnly: true
+{{- end }}
+{{- end -}}
+
 {{/* The mounts of a footfall process: the completed configuration, its state, /tmp. */}}
 {{- define "footfall.mounts" -}}
 - name: run
