@@ -240,9 +240,10 @@ def test_more_processors_than_partitions_are_refused() -> None:
     (["kafka.bootstrapp=kafka:9092"], "additional properties 'bootstrapp' not allowed"),
     (["secrets.existingSecret=x: y"], "at '/secrets/existingSecret'"),
     (["config.limits.max_depth[1]=null"], "config cannot be written as footfall.toml"),
+    (["secrets.writeKeys.shop=wk_shop"], "secrets.writeKeys names shop, which is not a site in config.sites"),
 ], ids=["write key in config", "token in config", "no site", "bad site id", "ignored value", "no clickhouse",
         "short key", "no sasl user", "no sasl password", "idle sinks", "not a number", "not clickhouse", "misspelt",
-        "not a name", "not toml"])
+        "not a name", "not toml", "key of no site"])
 def test_values_that_would_leak_or_break_are_refused(values: list[str], refusal: str) -> None:
     assert refusal in render_refused(*[f"--set={value}" for value in values])
 

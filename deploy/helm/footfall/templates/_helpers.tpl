@@ -47,6 +47,15 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- fail (printf "config.%s is a secret: it would be stored in the ConfigMap; use the values under secrets, clickhouse or kafka" $name) -}}
 {{- end -}}
 {{- end -}}
+{{- $ids := list -}}
+{{- range .Values.config.sites -}}
+{{- $ids = append $ids (toString .id) -}}
+{{- end -}}
+{{- range $site, $_ := .Values.secrets.writeKeys -}}
+{{- if not (has $site $ids) -}}
+{{- fail (printf "secrets.writeKeys names %s, which is not a site in config.sites" $site) -}}
+{{- end -}}
+{{- end -}}
 {{- $toml := include "footfall.toml" . -}}
 {{- if hasKey (fromToml $toml) "Error" -}}
 {{- fail (printf "config cannot be written as footfall.toml: %s" $toml) -}}
