@@ -78,6 +78,7 @@ bench: setup  ## figures for the README (takes about 50 minutes)
 	$(PY) -m bench.sessioniser_throughput
 	$(PY) -m bench.freshness
 	$(PY) -m bench.sink_throughput
+	$(PY) -m bench.funnel_reads
 	$(PY) -m bench.analytics_throughput
 	$(PY) -m bench.flood
 
