@@ -13,7 +13,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from footfall.reports import queries
+from footfall.reports import path_tables, queries
+from footfall.reports.paths import Direction, PathAsk, Paths, read_paths
 from footfall.terminal import literal
 from footfall.reports.queries import QUANTILES, Scope
 from infra.clickhouse.warehouse import Query, Rows
@@ -67,6 +68,20 @@ def top_pages(rows: Rows) -> RenderableType:
     if not rows:
         return empty("Top pages")
     return titled("Top pages", table(("path", "views", "visitors"), [[r["path"], f"{r['views']:,}", f"{r['visitors']:,}"] for r in rows]))
+
+
+def paths(found: Paths, title: str) -> RenderableType:
+    """The steps from the anchor with their drop-offs, then the most common sequences."""
+    if not found.sessions:
+        return empty(title)
+    steps = table(path_tables.step_columns(found.ask), path_tables.step_rows(found))
+    caption = f"the {len(found.walks)} most common sequences of {found.sessions:,} sessions; (ended), (began): within the steps"
+    return titled(title, Group(steps, table(path_tables.SEQUENCE_COLUMNS, path_tables.sequence_rows(found), caption)))
+
+
+# The report's paths: each session's first three pages, the five most common, cheaply.
+ENTRY_PATHS = PathAsk(Direction.entry, None, steps=2)
+ENTRY_SEQUENCES = 5
 
 
 def sessions(rows: Rows, conversion: Rows) -> RenderableType:
@@ -192,6 +207,8 @@ def build(query: Query, scope: Scope) -> Iterator[RenderableType]:
     yield left_out(run(queries.bots_left_out), scope)
     yield traffic(run(queries.traffic))
     yield top_pages(run(queries.top_pages))
+    page_views = f"type = 'page_view' AND {scope.events_filter} AND {scope.from_('ts')}"
+    yield paths(read_paths(query, ENTRY_PATHS, page_views, ENTRY_SEQUENCES), "Paths from the entry page")
     yield sessions(run(queries.sessions), run(queries.conversion))
     yield funnels(run(queries.funnels))
     yield segments(run(queries.segment_sizes), run(queries.segment_movements))
