@@ -5,7 +5,7 @@ literally, whatever a path holds); long paths are cut for the eye, not for the c
 
 from __future__ import annotations
 
-from footfall.reports.paths import Direction, PathAsk, Paths, Walk
+from footfall.reports.paths import Direction, Link, PathAsk, Paths, Walk
 from infra.clickhouse.warehouse import Rows
 
 SHOWN_PAGE = 48  # characters of a path in a table cell
@@ -31,6 +31,7 @@ def step_columns(ask: PathAsk) -> tuple[str, ...]:
 
 
 SEQUENCE_COLUMNS = ("pages", "sessions", "share")
+ENTRY_COLUMNS = ("entry page", "sessions", "ended there", "then most often", "sessions then")
 INSTEAD_COLUMNS = ("stopped at step", "went to instead", "visitors", "of stopped")
 
 
@@ -74,3 +75,20 @@ def instead_rows(rows: Rows) -> list[list[str]]:
          percent(row["visitors"], row["stopped"])]
         for row in rows
     ]
+
+
+def entry_rows(links: tuple[Link, ...], limit: int) -> list[list[str]]:
+    """The `limit` commonest entry pages (links from each session's first page): their
+    sessions, how many ended there, and the commonest page viewed next."""
+    entries: dict[str, list[Link]] = {}
+    for link in links:
+        if link.step == 1 and link.page is not None:
+            entries.setdefault(link.page, []).append(link)
+    rows = []
+    for page, out in sorted(entries.items(), key=lambda item: (-sum(link.sessions for link in item[1]), item[0]))[:limit]:
+        sessions = sum(link.sessions for link in out)
+        ended = sum(link.sessions for link in out if link.ended)
+        onward = sorted((link for link in out if link.next is not None), key=lambda link: (-link.sessions, link.next or ""))
+        then = [clip(onward[0].next or ""), f"{onward[0].sessions:,}"] if onward else ["–", "–"]
+        rows.append([clip(page), f"{sessions:,}", f"{ended:,} ({percent(ended, sessions)})", *then])
+    return rows

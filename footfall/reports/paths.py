@@ -193,15 +193,18 @@ class Paths:
         return counts
 
 
-def read_paths(query: Query, path: PathAsk, where: str, limit: int = TOP_SEQUENCES) -> Paths:
+def read_links(query: Query, path: PathAsk, where: str) -> tuple[Link, ...]:
     """`where`: the page views that count (page_views_where, or the report's scope)."""
-    sequences = query(sequences_sql(path, where, limit))
-    links = query(links_sql(path, where))
+    return tuple(Link(int(r["step"]), r["page"], r["next"], bool(r["ended"]), int(r["sessions"])) for r in query(links_sql(path, where)))
+
+
+def read_paths(query: Query, path: PathAsk, where: str) -> Paths:
+    sequences = query(sequences_sql(path, where))
     return Paths(
         ask=path,
         sessions=int(sequences[0]["sessions_in_all"]) if sequences else 0,
         walks=tuple(Walk(tuple(row["pages"]), int(row["sessions"])) for row in sequences),
-        links=tuple(Link(int(r["step"]), r["page"], r["next"], bool(r["ended"]), int(r["sessions"])) for r in links),
+        links=read_links(query, path, where),
     )
 
 

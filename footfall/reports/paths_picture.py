@@ -16,13 +16,14 @@ from footfall.reports.sankey import Band, Box, Kind, Layout, column_x, layout
 
 BOX_WIDTH = 0.12  # of the distance between two columns
 LABEL_CHARS = 30
-DPI = 100
+DPI = 80
+LABEL_BACKING = {"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1.5}  # legible over bands
 COLOURS = {Kind.page: "#3b6ea5", Kind.other: "#8c8c8c", Kind.stopped: "#c0392b"}
 
 
 def size(columns: int) -> tuple[float, float]:
     """Inches: room for each column's labels, whatever the steps."""
-    return (2.0 + 2.6 * columns, 6.5)
+    return (2.0 + 2.8 * columns, 6.5)
 
 
 def band_patch(band: Band, boxes: tuple[Box, ...]) -> PathPatch:
@@ -55,23 +56,21 @@ def draw(paths: Paths, site: str, window: str, out: Path) -> Path:
     picture: Layout = layout(paths, f"{stopped_word(paths.ask)} here")
     figure = Figure(figsize=size(picture.columns))  # no pyplot: nothing needs a display
     axes = figure.add_axes((0.02, 0.02, 0.96, 0.84))
-    axes.set_xlim(-0.25, picture.columns - 0.75)
+    axes.set_xlim(-0.25, picture.columns - 0.3)  # room for the last column's labels
     axes.set_ylim(-0.02, 1.06)
     axes.axis("off")
     for band in picture.bands:
         axes.add_patch(band_patch(band, picture.boxes))
-    last = picture.columns - 1
     for box in picture.boxes:
         axes.add_patch(Rectangle(
             (box.x - BOX_WIDTH / 2, 1 - box.bottom), BOX_WIDTH, max(box.bottom - box.top, 0.002),
             facecolor=COLOURS[box.kind], edgecolor="none",
         ))
-        # Labels sit right of their box, and left of the last column's, inside the picture.
-        right = box.x < last
+        # Right of its box: between two columns a label shares room with bands only.
         axes.text(
-            box.x + (1 if right else -1) * (BOX_WIDTH / 2 + 0.03), 1 - (box.top + box.bottom) / 2,
-            f"{clip(box.label, LABEL_CHARS)}  {box.sessions:,}", ha="left" if right else "right", va="center",
-            fontsize=8, parse_math=False,
+            box.x + BOX_WIDTH / 2 + 0.03, 1 - (box.top + box.bottom) / 2,
+            f"{clip(box.label, LABEL_CHARS)}  {box.sessions:,}", ha="left", va="center",
+            fontsize=8, parse_math=False, bbox=LABEL_BACKING,
         )
     for depth in range(picture.columns):
         axes.text(column_x(paths.ask.direction, depth, picture.columns), 1.04, step_label(paths.ask, depth), ha="center", fontsize=9, weight="bold")

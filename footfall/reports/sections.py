@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from footfall.reports import path_tables, queries
-from footfall.reports.paths import Direction, PathAsk, Paths, read_paths
+from footfall.reports.paths import Direction, Link, PathAsk, Paths, read_links
 from footfall.terminal import literal
 from footfall.reports.queries import QUANTILES, Scope
 from infra.clickhouse.warehouse import Query, Rows
@@ -79,9 +79,17 @@ def paths(found: Paths, title: str) -> RenderableType:
     return titled(title, Group(steps, table(path_tables.SEQUENCE_COLUMNS, path_tables.sequence_rows(found), caption)))
 
 
-# The report's paths: each session's first three pages, the five most common, cheaply.
-ENTRY_PATHS = PathAsk(Direction.entry, None, steps=2)
-ENTRY_SEQUENCES = 5
+# The report's paths: the commonest entry pages and where their sessions went, from one
+# query of each session's first two pages.
+ENTRY_PATHS = PathAsk(Direction.entry, None, steps=1)
+ENTRY_PAGES = 5
+
+
+def entry_paths(links: tuple[Link, ...]) -> RenderableType:
+    if not links:
+        return empty("Entry pages and where they lead")
+    caption = "sessions by their first page (reloads are one view); next: the commonest page viewed after it"
+    return titled("Entry pages and where they lead", table(path_tables.ENTRY_COLUMNS, path_tables.entry_rows(links, ENTRY_PAGES), caption))
 
 
 def sessions(rows: Rows, conversion: Rows) -> RenderableType:
@@ -208,7 +216,7 @@ def build(query: Query, scope: Scope) -> Iterator[RenderableType]:
     yield traffic(run(queries.traffic))
     yield top_pages(run(queries.top_pages))
     page_views = f"type = 'page_view' AND {scope.events_filter} AND {scope.from_('ts')}"
-    yield paths(read_paths(query, ENTRY_PATHS, page_views, ENTRY_SEQUENCES), "Paths from the entry page")
+    yield entry_paths(read_links(query, ENTRY_PATHS, page_views))
     yield sessions(run(queries.sessions), run(queries.conversion))
     yield funnels(run(queries.funnels))
     yield segments(run(queries.segment_sizes), run(queries.segment_movements))

@@ -190,16 +190,17 @@ def test_where_funnel_visitors_went_instead_of_the_next_step(sink: Writer) -> No
     assert read_instead(sink.query, "shop", "checkout' OR '1", 3, None) == []
 
 
-def test_the_report_shows_the_most_common_first_pages(sink: Writer) -> None:
+def test_the_report_shows_the_entry_pages_and_where_they_lead(sink: Writer) -> None:
     console = Console(record=True, width=200)
     for section in sections.build(sink.query, Scope("shop", date(2026, 11, 25))):
         console.print(section)
     printed = console.export_text()
-    paths_section = printed[printed.index("Paths from the entry page"):]
-    # Twelve sessions: s1 to s6, and the funnel's visitors' six; s4, f3 and both of f4's
-    # ended on their first page.
-    assert row_of(paths_section, "entry") == ["entry", "12", "100.0%", "4", "33.3%"]
-    assert row_of(paths_section, "/ → /pricing → /signup") == ["/ → /pricing → /signup", "2", "16.7%"]
+    entries = printed[printed.index("Entry pages and where they lead"):]
+    # s1, s2, s3, s4 and s6 enter on the home page; s4 ends there, s1 and s2 go on to
+    # /pricing. The funnel's visitors enter on /product: f3 and f4 end there, the others
+    # go to /faq, /pricing and /thanks once each (the first by name is shown).
+    assert row_of(entries, "/") == ["/", "5", "1 (20.0%)", "/pricing", "2"]
+    assert row_of(entries, "/product") == ["/product", "5", "2 (40.0%)", "/faq", "1"]
 
 
 def test_the_command_prints_the_paths_and_draws_them(command: Callable[..., subprocess.CompletedProcess], tmp_path: Path) -> None:

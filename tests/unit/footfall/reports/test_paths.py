@@ -77,6 +77,16 @@ def test_long_paths_are_cut_for_display_only() -> None:
     assert path_tables.clip("/short") == "/short"
 
 
+def test_entry_pages_with_their_endings_and_commonest_next_page() -> None:
+    links = (
+        Link(1, "/", "/a", False, 5), Link(1, "/", "/b", False, 7), Link(1, "/", None, True, 4), Link(1, "/", None, False, 9),
+        Link(1, "/blog", None, True, 2), Link(1, None, "/a", False, 30), Link(2, "/a", "/b", False, 5),
+        Link(1, "/z", "/a", False, 1),
+    )
+    # Other pages (None) are neither an entry page nor a next page to name.
+    assert path_tables.entry_rows(links, 2) == [["/", "25", "4 (16.0%)", "/b", "7"], ["/blog", "2", "2 (100.0%)", "–", "–"]]
+
+
 def test_where_visitors_went_instead_rows() -> None:
     rows = [{"step": 1, "next": "/faq", "visitors": 3, "stopped": 4}, {"step": 1, "next": None, "visitors": 1, "stopped": 4}]
     assert path_tables.instead_rows(rows) == [["1", "/faq", "3", "75.0%"], ["1", "(session ended)", "1", "25.0%"]]
