@@ -180,6 +180,20 @@ def test_hostile_paths_are_compared_whole_and_returned_cut(sink: Writer) -> None
     assert paths(sink, Direction.from_, "/' OR 1 = 1 OR path = '", 1).sessions == 0
 
 
+def test_replays_and_session_moves_count_once(sink: Writer) -> None:
+    # On a site of its own: a's two views, then b's view moved into a's session, and a's
+    # views replayed in a batch of another shape, as after a crash.
+    a = [event("m-a0", "m", 0, "/", session="m-a", site_id="moved"), event("m-a1", "m", 1, "/x", session="m-a", site_id="moved")]
+    b = event("m-b0", "m", 2, "/y", session="m-b", site_id="moved")
+    sink.write(batch([*a, b]))
+    written = batch(a[:1])
+    written.add(SESSIONISED.name, orjson.dumps({"kind": "move", "site_id": "moved", "event_ids": ["m-b0"], "session_id": "m-a"}))
+    sink.write(written)
+    # Every session from its entry: b's old session would be one of its own.
+    found = read_paths(sink.query, PathAsk(Direction.entry, None, 3), page_views_where("moved", None, False))
+    assert (found.sessions, found.walks) == (1, (Walk(("/", "/x", "/y"), 1),))
+
+
 def test_where_funnel_visitors_went_instead_of_the_next_step(sink: Writer) -> None:
     assert read_instead(sink.query, "shop", "checkout", 3, None) == [
         {"step": 1, "next": None, "visitors": 2, "stopped": 3},
