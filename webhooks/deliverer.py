@@ -20,7 +20,10 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from infra import faults
 from infra.config import Settings, Webhook
+from infra.erasures import Forgotten
+from infra.kafka.erasure_reader import ErasureReader
 from infra.kafka.publisher import KafkaUnavailable, Publisher, Record
+from infra.keys import site_key
 from infra.retry import Backoff, retry_async
 from schemas.topics import FUNNEL_PROGRESS, SEGMENT_CHANGES, WEBHOOKS_DEAD
 from webhooks import metrics
@@ -41,8 +44,10 @@ KAFKA_BACKOFF = Backoff(initial_s=0.5, max_s=10)
 class Deliverer:
     """Every configured site's hooks, fed by one consumer in the deliverers' group."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, publisher: Publisher, client: httpx.AsyncClient, settings: Settings):
+    def __init__(self, consumer: AIOKafkaConsumer, publisher: Publisher, client: httpx.AsyncClient, settings: Settings,
+                 forgotten: Forgotten):
         self.consumer = consumer
+        self.forgotten = forgotten
         self.publisher = publisher
         self.client = client
         self.hooks: dict[str, Sequence[Webhook]] = {site.id: site.webhooks for site in settings.sites if site.webhooks}
@@ -101,6 +106,9 @@ class Deliverer:
             log.warning("skipping %s[%d]@%d, which holds no change: %s", record.topic, record.partition, record.offset, exc)
             return False
         if change is None:
+            return False
+        if self.forgotten.holds(change.site_id) and self.forgotten.names(change.site_id, [change.anonymous_id, change.customer_id]):
+            metrics.ERASED.inc()
             return False
         wanting = hooks_for(self.hooks.get(change.site_id, ()), change)
         await asyncio.gather(*(self.deliver_change(hook, change, record.key or b"") for _, hook in wanting))
@@ -162,16 +170,22 @@ def new_consumer(settings: Settings) -> AIOKafkaConsumer:
 
 
 async def consume(settings: Settings, stopping: asyncio.Event) -> None:
-    """Connect to Kafka (retrying while it starts) and deliver until `stopping` is set."""
+    """Connect to Kafka (retrying while it starts) and deliver until `stopping` is set, once
+    every erasure is known: a change of someone forgotten is never sent, replays included."""
+    forgotten = Forgotten(lambda site_id: site_key(settings, site_id))
+    erasures = ErasureReader(settings.kafka_bootstrap, forgotten, "footfall-webhooks-erasures", log,
+                             on_malformed=lambda exc: log.warning("skipping a record of footfall.erasures: %s", exc))
     publisher = Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, client_id="footfall-webhooks")
-    await publisher.start(attempts=60)
     consumer = new_consumer(settings)
     try:
+        await erasures.wait_caught_up("delivering webhooks")
+        await publisher.start(attempts=60)
         await consumer.start()
         async with http_client(settings.webhook_timeout_s) as client:
-            deliverer = Deliverer(consumer, publisher, client, settings)
+            deliverer = Deliverer(consumer, publisher, client, settings, forgotten)
             consumer.subscribe(list(TOPICS), listener=StartAtTheEnd(deliverer))
             await deliverer.run(stopping)
     finally:
         await consumer.stop()
         await publisher.stop()
+        await erasures.stop()

@@ -23,6 +23,7 @@ LATENCY = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
 )
 MALFORMED = Counter("footfall_webhook_records_malformed_total", "Records of the change topics that hold no readable change", ["topic"])
+ERASED = Counter("footfall_webhook_changes_erased_total", "Changes of people forgotten (footfall.erasures) not sent")
 RETRYING = Gauge("footfall_webhook_deliveries_retrying", "Deliveries waiting to be tried again now")
 ASSIGNED = Gauge("footfall_webhook_partitions_assigned", "Partitions of the change topics this deliverer reads")
 

@@ -5,16 +5,18 @@ from Kafka by the webhook deliverer and POSTed to a real HTTP receiver on loopba
 The receiver fails with 500s, then leaves requests unanswered past the timeout, then
 recovers; a second hook always fails and a third refuses with 410. Every change reaches the
 recovering hook, signed, in each customer's order; the two others' land in the dead-letter
-topic, after the retry time and at once respectively; and the deliverer, killed between a
-receiver's 2xx and the commit of its offset, sends that change again with the same id.
+topic, after the retry time and at once respectively; the deliverer, killed between a
+receiver's 2xx and the commit of its offset, sends that change again with the same id; and a
+change of someone forgotten, still in the topic from before the erasure, is never sent.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import asyncio
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +30,10 @@ from footfall.local.processes import Started, free_port, stop, wait_until
 from footfall.local.stack import spawn_webhooks, webhooks_ready
 from infra import faults
 from infra.config import Settings
+from infra.kafka.publisher import Publisher, Record
+from infra.keys import keyed_hash, site_key
+from infra.people.publish import publish_erasure
+from schemas.erasures import Erasure
 from schemas.topics import FUNNEL_PROGRESS, SEGMENT_CHANGES, WEBHOOKS_DEAD
 from tests.support.crashes import assert_killed_at_its_fault, at_fault
 from tests.support.kafka_reader import Landed, read_topic
@@ -162,17 +168,36 @@ def expected_segment_changes(run: Run) -> dict[str, list[tuple]]:
     changes: dict[str, list[tuple]] = defaultdict(list)
     for record in run.ours(SEGMENT_CHANGES):
         value = record.value
+        if value["anonymous_id"].startswith("forgotten-"):
+            continue
         moment = datetime.fromtimestamp(value["at_ms"] / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         changes[value["anonymous_id"]].append((value["anonymous_id"], value["segment"], value["change"], moment))
     return changes
+
+
+async def publish(settings: Settings, record: Record) -> None:
+    publisher = Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, client_id="test")
+    await publisher.start()
+    try:
+        await publisher.publish([record])
+    finally:
+        await publisher.stop()
 
 
 @pytest.fixture(scope="module")
 def delivered(run: Run) -> Run:
     """Traffic sent once the first deliverer reads its partitions; that deliverer dies at its
     third change done, between the receiver's 2xx and the commit; a second one takes over."""
+    settings = Settings(state_dir=run.pipeline.folder, kafka_bootstrap=run.pipeline.kafka.bootstrap)
+    forgotten = f"forgotten-{run.suffix}"
+    publish_erasure(settings, Erasure(site_id=SITE, id_hashes=[keyed_hash(site_key(settings, SITE), forgotten)],
+                                      requested_at=datetime.now(UTC)))
     first = run.start_deliverer(**at_fault(faults.WEBHOOKS_AFTER_DELIVERY, 3))
     run.wait_ready(first)
+    # What the worker published of them before the erasure, read again by the deliverer.
+    before_the_erasure = {"site_id": SITE, "anonymous_id": forgotten, "customer_id": forgotten, "segment": "purchasers",
+                          "change": "entered", "rule": "", "at_ms": 1_000, "version": 1}
+    asyncio.run(publish(settings, Record(SEGMENT_CHANGES.name, f"{SITE}:{forgotten}".encode(), orjson.dumps(before_the_erasure))))
     start = datetime.now(UTC).replace(microsecond=0)
     messages = [m for index in range(CUSTOMERS) for m in journey(run.suffix, index, start)]
     # A visitor who only looks: a funnel progress record at its first step, no completion.
@@ -258,7 +283,13 @@ def test_refused_and_failing_deliveries_are_dead_lettered(delivered: Run) -> Non
     refused = [d for d in letters if d["reason"] == "refused"]
     spent = [d for d in letters if d["reason"] == "retry_time_spent"]
     assert {orjson.loads(d["body"])["anonymous_id"] for d in refused} == {f"c{i}-{delivered.suffix}" for i in range(CUSTOMERS)}
-    assert all(d["url"].endswith("/refuse") and d["attempts"] == 1 and d["last_error"] == "HTTP 410" for d in refused)
+    assert all(d["url"].endswith("/refuse") and d["last_error"] == "HTTP 410" for d in refused)
+    # A refusal is not retried: one 410 per dead letter (a delivery sent again after the kill
+    # has two of each), and at most one more where the kill came between a 410 and its dead
+    # letter. Retrying would have asked again and again for the retry time.
+    answers = Counter(r.headers["X-Footfall-Delivery"] for r in delivered.receiver.snapshot() if r.path == "/refuse")
+    per_id = Counter(d["delivery_id"] for d in refused)
+    assert answers.keys() == per_id.keys() and all(answers[i] - per_id[i] in (0, 1) for i in answers), (answers, per_id)
     assert all(orjson.loads(d["body"])["segment"] == "purchasers" for d in refused)
     assert {orjson.loads(d["body"])["funnel"] for d in spent} == {"checkout"}
     for letter in spent:
@@ -269,3 +300,10 @@ def test_refused_and_failing_deliveries_are_dead_lettered(delivered: Run) -> Non
     sent = {r.headers["X-Footfall-Delivery"]: r.body.decode() for r in delivered.receiver.snapshot() if r.path in ("/gone", "/refuse")}
     assert all(sent[d["delivery_id"]] == d["body"] for d in letters)
     assert not any(SECRETS["/gone"] in d["body"] or SECRETS["/refuse"] in str(d) for d in letters)
+
+
+def test_a_change_of_someone_forgotten_is_never_sent(delivered: Run) -> None:
+    [record] = [r for r in delivered.ours(SEGMENT_CHANGES) if r.value["anonymous_id"].startswith("forgotten-")]
+    assert record.value["segment"] == "purchasers"  # the refusing hook would have wanted it too
+    assert not [r for r in delivered.receiver.snapshot() if body(r)["anonymous_id"].startswith("forgotten-")]
+    assert not [r for r in read_topic(delivered.pipeline.kafka.bootstrap, WEBHOOKS_DEAD) if "forgotten-" in r.value["body"]]

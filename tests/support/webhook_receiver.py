@@ -17,6 +17,11 @@ HANG = -1  # a planned answer: none, until well past the client's timeout
 Plan = Callable[[int], int]
 
 
+class Server(ThreadingHTTPServer):
+    # Room for every deliverer's connections at once (the default backlog is 5).
+    request_queue_size = 128
+
+
 @dataclass(frozen=True)
 class Received:
     path: str
@@ -32,7 +37,7 @@ class Receiver:
         self.lock = threading.Lock()
         self.received: list[Received] = []
         self.counts: dict[str, int] = {}
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), self._handler())
+        self.server = Server(("127.0.0.1", free_port()), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
