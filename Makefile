@@ -58,7 +58,7 @@ run: setup
 	$(VENV)/bin/footfall up --demo
 
 # The product's own packages, in layer order (docs/architecture.md).
-PACKAGES := schemas infra collector processors sinks footfall
+PACKAGES := schemas infra collector processors sinks webhooks footfall
 
 test: setup check
 	$(PY) -m pytest
