@@ -68,7 +68,7 @@ def publish(pipeline: Pipeline, records: list[Record]) -> None:
     """Records written straight onto the sink's topics, as a faulty or hostile producer would."""
 
     async def send() -> None:
-        publisher = Publisher(pipeline.kafka.bootstrap, 30.0, client_id="footfall-test")
+        publisher = Publisher(pipeline.kafka.connection, 30.0, client_id="footfall-test")
         await publisher.start()
         try:
             await publisher.publish(records)
