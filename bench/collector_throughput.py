@@ -129,9 +129,9 @@ def one_run(seconds: int, workers: int) -> Run:
             hey(url, body_file, 3, 8)  # warm-up: caches, connections, the broker's JIT
             sampler = RssSampler(process.pid)
             sampler.start()
-            before = topic_size(broker.bootstrap, EVENTS)
+            before = topic_size(broker.connection, EVENTS)
             flat_out = hey(url, body_file, seconds, 16)
-            landed = topic_size(broker.bootstrap, EVENTS) - before
+            landed = topic_size(broker.connection, EVENTS) - before
             acknowledged = ok_responses(flat_out) * BATCH_SIZE
             assert landed >= acknowledged, f"{acknowledged} acknowledged but {landed} in Kafka"
             half_rate_requests = TARGET_EVENTS_PER_S // 2 // BATCH_SIZE

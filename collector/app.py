@@ -225,7 +225,7 @@ class Ingest:
 
 
 def create_app(settings: Settings, publisher: Publisher | None = None) -> Starlette:
-    publisher = publisher or Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s)
+    publisher = publisher or Publisher(settings.kafka, settings.kafka_ack_timeout_s)
     ingest = Ingest(settings, publisher)
     metrics.start_series(site.id for site in settings.sites)
 

@@ -29,7 +29,7 @@ from footfall.reports.since import parse_since, since_day
 from footfall.local.processes import Started, wait_until
 from footfall.people import commands as people
 from footfall.reports.queries import Scope, counting_bots
-from footfall.local.stack import Part, Stack
+from footfall.local.stack import BrokerRow, Part, Stack
 from footfall.personal_hash import hash_values
 from footfall.credentials import print_credentials
 from footfall.reports.summary import event_count, summarise
@@ -44,6 +44,8 @@ from schemas.cluster import checked_cluster
 from infra.clickhouse.warehouse import open_warehouse
 
 LANDING_TIMEOUT_S = 300.0
+# A local cluster for trying replication out; more nodes than this only cost memory.
+MAX_LOCAL_BROKERS = 9
 
 app = typer.Typer(help="footfall: self-hosted behaviour analytics.", no_args_is_help=True, add_completion=False)
 # The CLI reports health itself; the Kafka client's own connection errors would only repeat it.
@@ -62,6 +64,16 @@ def status_table(rows: list[tuple[Part, Started | None, bool]]) -> Table:
         health = "[green]healthy[/green]" if healthy else "[red]not answering[/red]"
         pid = str(process.pid) if process else "[dim]not started here[/dim]"
         table.add_row(literal(part.name), literal(part.address), pid, health)
+    return table
+
+
+def brokers_table(rows: list[BrokerRow]) -> Table:
+    table = Table(title="Kafka brokers")
+    for column in ("broker", "address", "state", "leads"):
+        table.add_column(column)
+    for row in rows:
+        state = "[green]up[/green]" if row.up else "[red]down[/red]"
+        table.add_row(str(row.node_id), literal(row.address), state, f"{row.leads} partitions" if row.up else "")
     return table
 
 
@@ -89,17 +101,26 @@ def up(
     detach: bool = typer.Option(False, "--detach", "-d", help="Return once every part answers."),
     demo: bool = typer.Option(False, "--demo", help="Then send demo traffic and summarise what landed."),
     with_monitoring: bool = typer.Option(False, "--with-monitoring", help="Also start Prometheus scraping the stack."),
+    brokers: int | None = typer.Option(
+        None, "--brokers", min=1, max=MAX_LOCAL_BROKERS, help="Start a local Kafka cluster of N nodes on loopback (default: one broker).",
+    ),
 ) -> None:
-    """Start the local stack: Kafka broker, collector, processors and sink."""
+    """Start the local stack: Kafka broker(s) (none when FOOTFALL_KAFKA_BOOTSTRAP names brokers
+    footfall did not start), collector, processors and sink."""
     settings = config.load()
-    stack = Stack(settings, monitoring=with_monitoring)
+    try:
+        stack = Stack(settings, monitoring=with_monitoring, brokers=brokers)
+    except ValueError as exc:
+        console.print(styled(("could not start the stack:", "red"), " ", exc))
+        raise typer.Exit(2) from None
     try:
         stack.up(say)
-    except (RuntimeError, TimeoutError, FileNotFoundError) as exc:
+    except (RuntimeError, ValueError, TimeoutError, FileNotFoundError) as exc:
         console.print(styled(("could not start the stack:", "red"), " ", exc))
         stack.down(say)
         raise typer.Exit(1) from None
     console.print(status_table(stack.status()))
+    console.print(brokers_table(stack.brokers()))
     if with_monitoring:
         print_where_to_look(settings)
     if demo:
@@ -134,8 +155,10 @@ def down() -> None:
 @app.command()
 def status() -> None:
     """Show each part of the local stack, its address and its health."""
-    rows = Stack(config.load()).status()
+    stack = Stack(config.load())
+    rows = stack.status()
     console.print(status_table(rows))
+    console.print(brokers_table(stack.brokers()))
     if not all(healthy for _, _, healthy in rows):
         raise typer.Exit(1)
 

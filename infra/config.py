@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from infra.kafka.connection import BOOTSTRAP_PATTERN, KafkaConnection, SaslMechanism, SecurityProtocol
 from schemas.cluster import CLUSTER_NAME
 from schemas.names import NAME_PATTERN
 from schemas.webhooks import WebhookEvent
@@ -250,12 +251,16 @@ class Retention(BaseModel):
         return getattr(self, f"{table}_days")
 
 
+# Kafka keeps at most this many replicas of a partition worth asking for.
+MAX_REPLICATION = 7
+
 DEMO_SITE = Site(id="demo", write_key="demo_key", allowed_origins=list(LOCAL_ORIGINS))
 
 
 class Settings(BaseSettings):
     """Every part's settings, read once: the environment over the config file over defaults."""
 
+    # Inputs are left out of validation errors: a refused setting never prints a secret.
     model_config = SettingsConfigDict(env_prefix="FOOTFALL_", env_nested_delimiter="__", extra="ignore", hide_input_in_errors=True)
 
     sites: list[Site] = Field(default_factory=lambda: [DEMO_SITE])
@@ -265,7 +270,21 @@ class Settings(BaseSettings):
     kafka_libs: Path = Path(".cache/kafka/libs")
     # The deployment files the local stack reads: broker logging, Prometheus rules.
     deploy_dir: Path = Path("deploy")
-    kafka_bootstrap: str = "127.0.0.1:9092"
+    # The brokers: footfall's own local broker by default; brokers footfall did not start
+    # (a cluster of yours, a managed one) are used as they are, and none is started.
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", pattern=BOOTSTRAP_PATTERN)
+    # How clients reach them: TLS (a CA file; a client certificate if the cluster asks
+    # for one) and SASL (PLAIN or SCRAM), as a managed cluster requires.
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    # Replicas of every topic; unset, 3 on a cluster of 3 brokers or more, else one per
+    # broker (infra.kafka.replication).
+    kafka_replication: int | None = Field(default=None, ge=1, le=MAX_REPLICATION)
     kafka_controller_port: int = 9093
     kafka_heap: str = "768m"
     # How long a request waits for Kafka's acknowledgement before it answers 503.
@@ -347,7 +366,7 @@ class Settings(BaseSettings):
     # How long every table and topic keeps what it holds (FOOTFALL_RETENTION__EVENTS_DAYS …).
     retention: Retention = Field(default_factory=Retention)
 
-    @field_validator("state_dir", "kafka_libs", "deploy_dir", "geoip_city_db")
+    @field_validator("state_dir", "kafka_libs", "deploy_dir", "geoip_city_db", "kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
     @classmethod
     def _absolute(cls, path: Path | None) -> Path | None:
         """Absolute once read, so child processes started elsewhere see the same folders."""
@@ -366,6 +385,28 @@ class Settings(BaseSettings):
     @property
     def webhooks_configured(self) -> bool:
         return any(site.webhooks for site in self.sites)
+
+    @model_validator(mode="after")
+    def _kafka_connection_complete(self) -> "Settings":
+        """Refuse an incomplete connection (SASL without credentials, say) when the
+        settings are read, not when a client first connects."""
+        self.kafka  # noqa: B018 (built for its checks)
+        return self
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        """The connection every Kafka client of footfall is made from (made afresh, so a
+        copy of the settings with other brokers connects to those)."""
+        return KafkaConnection(
+            bootstrap=self.kafka_bootstrap,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=self.kafka_sasl_password,
+            ssl_cafile=self.kafka_ssl_cafile,
+            ssl_certfile=self.kafka_ssl_certfile,
+            ssl_keyfile=self.kafka_ssl_keyfile,
+        )
 
     @cached_property
     def sites_by_key(self) -> dict[str, Site]:

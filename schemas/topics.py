@@ -27,6 +27,10 @@ class Topic:
     def retained_for(self, retention_ms: int) -> "Topic":
         return replace(self, retention_ms=retention_ms)
 
+    def configured(self, config: dict[str, str]) -> "Topic":
+        """The topic with more configuration (what the cluster's replication asks for)."""
+        return replace(self, extra_config={**self.extra_config, **config})
+
 
 EVENTS = Topic(
     name="footfall.events",

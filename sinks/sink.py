@@ -97,7 +97,7 @@ def erasure_reader(settings: Settings) -> ErasureReader:
     forgotten = Forgotten(lambda site_id: site_key(settings, site_id))
     metrics.ERASURE_HASHES.set_function(lambda: len(forgotten))
     return ErasureReader(
-        settings.kafka_bootstrap, forgotten, "footfall-sink-erasures", log, on_malformed=lambda exc: metrics.ERASURES_MALFORMED.inc(),
+        settings.kafka, forgotten, "footfall-sink-erasures", log, on_malformed=lambda exc: metrics.ERASURES_MALFORMED.inc(),
     )
 
 
@@ -115,7 +115,7 @@ async def consume(writer: Writer, settings: Settings, stopping: asyncio.Event) -
 async def consume_topics(writer: Writer, settings: Settings, stopping: asyncio.Event, forgotten: Forgotten) -> None:
     consumer = AIOKafkaConsumer(
         *TOPICS,
-        bootstrap_servers=settings.kafka_bootstrap,
+        **settings.kafka.client_options(),
         group_id=GROUP_ID,
         client_id="footfall-sink",
         enable_auto_commit=False,

@@ -160,12 +160,12 @@ class StartAtTheEnd(ConsumerRebalanceListener):
 
 def new_consumer(settings: Settings) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
         group_id=GROUP_ID,
         client_id="footfall-webhooks",
         enable_auto_commit=False,
         auto_offset_reset="latest",
         max_poll_records=MAX_RECORDS,
+        **settings.kafka.client_options(),
     )
 
 
@@ -173,9 +173,9 @@ async def consume(settings: Settings, stopping: asyncio.Event) -> None:
     """Connect to Kafka (retrying while it starts) and deliver until `stopping` is set, once
     every erasure is known: a change of someone forgotten is never sent, replays included."""
     forgotten = Forgotten(lambda site_id: site_key(settings, site_id))
-    erasures = ErasureReader(settings.kafka_bootstrap, forgotten, "footfall-webhooks-erasures", log,
+    erasures = ErasureReader(settings.kafka, forgotten, "footfall-webhooks-erasures", log,
                              on_malformed=lambda exc: log.warning("skipping a record of footfall.erasures: %s", exc))
-    publisher = Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, client_id="footfall-webhooks")
+    publisher = Publisher(settings.kafka, settings.kafka_ack_timeout_s, client_id="footfall-webhooks")
     consumer = new_consumer(settings)
     try:
         await erasures.wait_caught_up("delivering webhooks")

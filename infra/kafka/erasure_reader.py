@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from infra.kafka.connection import KafkaConnection
 from infra.erasures import Forgotten, MalformedErasure
 from infra.retry import Backoff, retry_async
 from schemas.erasures import Erasure
@@ -41,12 +42,12 @@ class ErasureReader:
     itself), `on_malformed` is told of each record skipped."""
 
     def __init__(
-        self, bootstrap: str, forgotten: Forgotten, client_id: str, log: logging.Logger,
+        self, connection: KafkaConnection, forgotten: Forgotten, client_id: str, log: logging.Logger,
         on_malformed: OnMalformed, on_erasure: OnErasure = _ignore,
     ):
         self.forgotten = forgotten
         self.caught_up = asyncio.Event()
-        self._bootstrap = bootstrap
+        self._connection = connection
         self._client_id = client_id
         self._log = log
         self._on_malformed = on_malformed
@@ -64,7 +65,7 @@ class ErasureReader:
             await asyncio.gather(self._reading, return_exceptions=True)
 
     async def _connect(self) -> tuple[AIOKafkaConsumer, dict[TopicPartition, int]]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, client_id=self._client_id, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(client_id=self._client_id, enable_auto_commit=False, **self._connection.client_options())
         try:
             await consumer.start()
             partitions = [TopicPartition(ERASURES.name, partition) for partition in range(ERASURES.partitions)]

@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 from aiokafka.producer.message_accumulator import BatchBuilder
 
+from infra.kafka.connection import KafkaConnection
 from infra.retry import Backoff, retry_async
 
 # While the broker starts: a try a second.
@@ -57,8 +58,8 @@ class Record(NamedTuple):
 class Publisher:
     """The process's Kafka producer (idempotent, acks=all), connected in start()."""
 
-    def __init__(self, bootstrap: str, ack_timeout_s: float, client_id: str = "footfall-collector"):
-        self._bootstrap = bootstrap
+    def __init__(self, connection: KafkaConnection, ack_timeout_s: float, client_id: str = "footfall-collector"):
+        self._connection = connection
         self._client_id = client_id
         self._ack_timeout_s = ack_timeout_s
         self._producer: AIOKafkaProducer | None = None
@@ -66,7 +67,7 @@ class Publisher:
     def _new_producer(self) -> AIOKafkaProducer:
         """aiokafka binds a producer to the running event loop, so it is made in start()."""
         return AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
+            **self._connection.client_options(),
             client_id=self._client_id,
             acks="all",
             partitioner=partition_for,

@@ -28,7 +28,7 @@ def erasure_record(erasure: Erasure) -> Record:
 
 
 async def _publish(settings: Settings, erasure: Erasure) -> None:
-    publisher = Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, client_id="footfall-erasure")
+    publisher = Publisher(settings.kafka, settings.kafka_ack_timeout_s, client_id="footfall-erasure")
     try:
         await publisher.start(attempts=CONNECT_ATTEMPTS)
         await publisher.publish([erasure_record(erasure)])

@@ -9,9 +9,28 @@ import os
 
 import faust
 
+from faust.types.auth import SASLMechanism
+
 from infra.config import Settings
+from infra.kafka.connection import KafkaConnection
 from processors.runtime.transport import PromptTransport
 from schemas.topics import EVENTS
+
+
+def faust_credentials(connection: KafkaConnection) -> faust.types.auth.CredentialsT | None:
+    """Faust's broker_credentials for footfall's connection: the same TLS context and SASL
+    credentials the other stages' clients use (None in plain text)."""
+    if connection.uses_sasl:
+        assert connection.sasl_password is not None  # KafkaConnection requires it with SASL
+        return faust.SASLCredentials(
+            username=connection.sasl_username,
+            password=connection.sasl_password.get_secret_value(),
+            ssl_context=connection.ssl_context(),
+            mechanism=SASLMechanism(connection.sasl_mechanism),
+        )
+    if connection.uses_ssl:
+        return faust.SSLCredentials(connection.ssl_context())
+    return None
 
 
 def new_app(app_id: str, settings: Settings) -> faust.App:
@@ -20,7 +39,11 @@ def new_app(app_id: str, settings: Settings) -> faust.App:
     data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         app_id,
-        broker=f"kafka://{settings.kafka_bootstrap}",
+        broker=";".join(f"kafka://{address}" for address in settings.kafka.brokers),
+        broker_credentials=faust_credentials(settings.kafka),
+        # The topics Faust would create itself (footfall creates its own up front) get the
+        # cluster's replication too; `python -m processors` resolves it against the cluster.
+        topic_replication_factor=settings.kafka_replication or 1,
         store="memory://",
         datadir=str(data_dir),
         topic_partitions=EVENTS.partitions,

@@ -136,7 +136,7 @@ async def erase_recovered_states(worker: Worker) -> None:
 def erasure_reader(worker: Worker) -> ErasureReader:
     """The worker's reader of footfall.erasures, deleting states as erasures arrive."""
     return ErasureReader(
-        worker.settings.kafka_bootstrap, worker.forgotten, "footfall-processors-erasures", log,
+        worker.settings.kafka, worker.forgotten, "footfall-processors-erasures", log,
         on_malformed=lambda exc: metrics.ERASURES_MALFORMED.inc(), on_erasure=partial(on_erasure, worker),
     )
 

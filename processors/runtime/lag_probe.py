@@ -8,19 +8,21 @@ from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from infra.kafka.connection import KafkaConnection
+
 
 class LagProbe:
     """Reads end and committed offsets with a Kafka client that shares nothing with the worker's consumer."""
 
-    def __init__(self, bootstrap: str, group_id: str):
-        self._bootstrap = bootstrap
+    def __init__(self, connection: KafkaConnection, group_id: str):
+        self._connection = connection
         self._group_id = group_id
         self._client: AIOKafkaConsumer | None = None
 
     async def _ready(self) -> AIOKafkaConsumer:
         """The client, made on first use: it belongs to the event loop of its first call."""
         if self._client is None:
-            client = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=self._group_id, enable_auto_commit=False)
+            client = AIOKafkaConsumer(group_id=self._group_id, enable_auto_commit=False, **self._connection.client_options())
             await client.start()
             self._client = client
         return self._client

@@ -14,6 +14,7 @@ import faust
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from infra.kafka.connection import KafkaConnection
 from processors.analytics.analyse import CustomerOutputs
 from processors.sessionisation.sessionise import BatchResult
 from processors.runtime.lag_probe import LagProbe
@@ -247,12 +248,12 @@ def start_series(sites: Sequence[str]) -> None:
 
 
 def install(
-    app: faust.App, table: faust.types.TableT, positions: PartitionPositions, topics: Sequence[str], bootstrap: str,
+    app: faust.App, table: faust.types.TableT, positions: PartitionPositions, topics: Sequence[str], connection: KafkaConnection,
     port: int, sites: Sequence[str],
 ) -> None:
     """Serve the worker's metrics once it starts, and keep its gauges current."""
     start_series(sites)
-    probe = LagProbe(bootstrap, app.conf.id)
+    probe = LagProbe(connection, app.conf.id)
 
     async def serve_metrics() -> None:
         serve(port)

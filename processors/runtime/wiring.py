@@ -55,7 +55,7 @@ def build_worker(settings: Settings) -> Worker:
         events=app.topic(EVENTS.name, key_serializer="raw", value_serializer="raw", partitions=EVENTS.partitions),
         visitors=json_table(app, VISITORS_TABLE, visitor_codec.CODEC),
         profiles=json_table(app, PROFILES_TABLE, profile_codec.CODEC),
-        publisher=Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, client_id="footfall-processors"),
+        publisher=Publisher(settings.kafka, settings.kafka_ack_timeout_s, client_id="footfall-processors"),
         rules=session_rules(settings),
         analytics=site_config.for_sites(settings.sites),
         forgotten=erasures.forgotten_of(settings),
@@ -69,7 +69,7 @@ def build_worker(settings: Settings) -> Worker:
     _every(worker, settings.segment_check_s, wake_due_profiles)
     _every(worker, settings.rfm_refresh_s, refresh_rfm)
     metrics.install(
-        app, worker.visitors, worker.positions, (EVENTS.name,), settings.kafka_bootstrap,
+        app, worker.visitors, worker.positions, (EVENTS.name,), settings.kafka,
         settings.processor_metrics_port, [site.id for site in settings.sites],
     )
     return worker

@@ -2,48 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import psutil
 
-from footfall.local.processes import Registry, free_port, wait_until
-
-FOOTFALL = str(Path(sys.executable).parent / "footfall")
-
-CONFIG = """
-[[sites]]
-id = "shop"
-write_key = "shop_key"
-allowed_origins = ["https://shop.example"]
-"""
-
-
-def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([FOOTFALL, *args], env=env, capture_output=True, text=True, timeout=180)
-
-
-def stack_env(folder: Path) -> dict[str, str]:
-    """A stack of its own: configured by a file in `folder`, on free ports."""
-    config = folder / "footfall.toml"
-    config.write_text(CONFIG)
-    return {
-        **os.environ,
-        "FOOTFALL_CONFIG": str(config),
-        "FOOTFALL_STATE_DIR": str(folder / "state"),
-        "FOOTFALL_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
-        "FOOTFALL_KAFKA_CONTROLLER_PORT": str(free_port()),
-        "FOOTFALL_COLLECTOR_PORT": str(free_port()),
-        "FOOTFALL_COLLECTOR_WORKERS": "1",
-        "FOOTFALL_SINK_PORT": str(free_port()),
-        "FOOTFALL_PROCESSOR_METRICS_PORT": str(free_port()),
-        "FOOTFALL_PROMETHEUS_PORT": str(free_port()),
-        "COLUMNS": "200",
-    }
-
+from footfall.local.processes import Registry, wait_until
+from tests.support.cli_runs import footfall as run
+from tests.support.cli_runs import stack_env
 
 def test_up_status_down_manage_exactly_the_stack_they_started(tmp_path: Path) -> None:
     env = stack_env(tmp_path)

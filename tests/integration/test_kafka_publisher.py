@@ -28,8 +28,8 @@ def test_a_large_batch_lands_once_in_order_on_each_keys_partition(kafka: Broker)
     ]
 
     async def publish() -> None:
-        await ensure_topics(kafka.bootstrap, [topic])
-        publisher = Publisher(kafka.bootstrap, 30.0, client_id="footfall-test")
+        await ensure_topics(kafka.connection, [topic])
+        publisher = Publisher(kafka.connection, 30.0, client_id="footfall-test")
         await publisher.start()
         try:
             await publisher.publish_batched(records)

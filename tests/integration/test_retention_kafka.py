@@ -65,13 +65,17 @@ def test_topics_get_the_configured_retention_and_existing_ones_are_reconfigured(
     events, dead_letters, erasures, changelog = (prefix + topic.name for topic in (EVENTS, DEAD_LETTER, ERASURES, VISITORS_CHANGELOG))
 
     def ensure(topics: list[Topic]) -> list[str]:
-        return asyncio.run(ensure_topics(kafka.bootstrap, topics))
+        return asyncio.run(ensure_topics(kafka.connection, topics))
 
     assert sorted(ensure(first)) == sorted(names)
     created = described(kafka.bootstrap, names, first)
     assert created[events]["retention.ms"] == str(3 * DAY_MS)
     assert created[dead_letters]["retention.ms"] == str(10 * DAY_MS)
-    assert created[erasures] == {"retention.ms": str(20 * DAY_MS), "cleanup.policy": "compact,delete", "segment.ms": str(DAY_MS)}
+    assert created[erasures] == {
+        "retention.ms": str(20 * DAY_MS), "cleanup.policy": "compact,delete", "segment.ms": str(DAY_MS),
+        # One broker: one replica, of which one must hold a write.
+        "min.insync.replicas": "1", "unclean.leader.election.enable": "false",
+    }
     assert created[changelog]["cleanup.policy"] == "compact"
     assert ensure(first) == []
 
@@ -84,6 +88,9 @@ def test_topics_get_the_configured_retention_and_existing_ones_are_reconfigured(
     now = described(kafka.bootstrap, names, later)
     assert now[events]["retention.ms"] == str(2 * DAY_MS)
     assert now[dead_letters]["retention.ms"] == "-1"
-    assert now[erasures] == {"retention.ms": "-1", "cleanup.policy": "compact,delete", "segment.ms": str(DAY_MS), "max.message.bytes": "2000000"}
+    assert now[erasures] == {
+        "retention.ms": "-1", "cleanup.policy": "compact,delete", "segment.ms": str(DAY_MS), "max.message.bytes": "2000000",
+        "min.insync.replicas": "1", "unclean.leader.election.enable": "false",
+    }
     assert now[changelog] == created[changelog]
     assert ensure(later) == []

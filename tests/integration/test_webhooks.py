@@ -176,7 +176,7 @@ def expected_segment_changes(run: Run) -> dict[str, list[tuple]]:
 
 
 async def publish(settings: Settings, record: Record) -> None:
-    publisher = Publisher(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, client_id="test")
+    publisher = Publisher(settings.kafka, settings.kafka_ack_timeout_s, client_id="test")
     await publisher.start()
     try:
         await publisher.publish([record])

@@ -102,7 +102,7 @@ class Pipeline:
         producer would."""
 
         async def send() -> None:
-            publisher = Publisher(self.kafka.bootstrap, 30.0, client_id="footfall-test")
+            publisher = Publisher(self.kafka.connection, 30.0, client_id="footfall-test")
             await publisher.start()
             try:
                 await publisher.publish(records)
