@@ -151,6 +151,8 @@ class Retention(BaseModel):
     page_hourly_days: Days = 761
     # What a site paid for its campaigns, no personal data: ten years, as accounts are kept.
     campaign_costs_days: Days = 10 * 365
+    # Each fit of a site's lifetime value models: parameters, no personal data; ten years.
+    clv_models_days: Days = 10 * 365
     # The proof that a person's erasure was done: five years.
     erasure_audit_days: Days = 5 * 365
     # Kafka: the events and what the workers derive from them, the collector's dead letters,

@@ -118,6 +118,18 @@ ERASURES = Topic(
     extra_config={"cleanup.policy": "compact,delete", "segment.ms": str(DAY_MS)},
 )
 
+# Each site's customer lifetime value models, one record per fit keyed by the site, from
+# `footfall clv fit` and the refit timer: compacted, so the latest fit of every site stays
+# for the workers to read whole at start, and the sink stores every fit as a row of
+# footfall.clv_models. Holds model parameters, never a person's data.
+CLV_MODELS = Topic(
+    name="footfall.clv_models",
+    partitions=1,
+    retention_ms=7 * DAY_MS,
+    description="each site's fitted BG/NBD and Gamma-Gamma parameters, the latest per site kept",
+    extra_config={"cleanup.policy": "compact", "segment.ms": str(DAY_MS)},
+)
+
 # The events and what the workers derive from them: one retention for all, the window in
 # which a stage can be replayed. The dead letters and the erasures each have their own;
 # the changelogs are compacted and Faust's leader topic holds no data.
@@ -125,5 +137,5 @@ EVENT_TOPICS: tuple[Topic, ...] = (EVENTS, SESSIONISED, SESSIONS, SEGMENT_CHANGE
 
 ALL_TOPICS: tuple[Topic, ...] = (
     EVENTS, DEAD_LETTER, SESSIONISED, SESSIONS, VISITORS_CHANGELOG, SESSIONISER_LEADER,
-    SEGMENT_CHANGES, CUSTOMERS, FUNNEL_PROGRESS, PROFILES_CHANGELOG, ERASURES,
+    SEGMENT_CHANGES, CUSTOMERS, FUNNEL_PROGRESS, PROFILES_CHANGELOG, ERASURES, CLV_MODELS,
 )
