@@ -217,6 +217,9 @@ class Settings(BaseSettings):
     # recomputed.
     segment_check_s: float = 60
     rfm_refresh_s: float = 300
+    # How often the lifetime value models of every site are fitted again on the purchases
+    # up to today (by one worker, the group's leader); 0 never, `footfall clv fit` only.
+    clv_refit_hours: float = Field(default=24, ge=0)
     # The profile of a visitor who never identified nor bought is dropped from the
     # worker's state (its rows in ClickHouse stay) after this many days without an event;
     # customers' profiles are kept. Checked every idle_check_s.
