@@ -13,7 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from processors.analytics.clv import bgnbd, summary
+from footfall.local.processes import stop
 from processors.analytics.clv.calibration import calibration_sql
 from tests.support.paths import REPOSITORY
 from tests.support.pipeline import Pipeline, new_broker, start_pipeline
@@ -152,8 +153,36 @@ def test_every_customer_row_gets_the_fits_figures(replayed: tuple[Pipeline, Path
     assert 0 <= row["low"] <= row["high"] <= 1 and row["least"] >= 0
 
 
+def test_the_report_shows_p_alive_and_predicted_clv(replayed: tuple[Pipeline, Path, list], fitted: tuple[dict, str]) -> None:
+    pipeline, config, _ = replayed
+    test_every_customer_row_gets_the_fits_figures(replayed, fitted)  # the rows rewritten first
+    done = footfall(pipeline, config, "report", "--site", SITE)
+    assert done.returncode == 0, done.stdout + done.stderr
+    section = done.stdout[done.stdout.index("Customer lifetime value"):]
+    section = section[:section.index("NPS, CSAT and CES")]
+    print(section)
+    labels = [line.split("│")[1].strip() for line in section.splitlines() if line.startswith("│")]
+    assert labels == ["spent so far", "predicted CLV", "P(alive)"]
+    assert "over 2,357 buying customers" in " ".join(section.split())
+
+
 def test_a_calibration_without_purchases_is_refused_with_the_reason(replayed: tuple[Pipeline, Path, list]) -> None:
     pipeline, config, _ = replayed
     done = footfall(pipeline, config, "clv", "fit", "--site", SITE, "--until", "1996-12-31")
     assert done.returncode == 1
     assert "site cdnow was not fitted: site cdnow has no purchases up to 1996-12-31" in " ".join(done.stdout.split())
+
+
+def test_the_leader_refits_every_site_on_its_own(replayed: tuple[Pipeline, Path, list], fitted: tuple[dict, str]) -> None:
+    """The worker replaced by one that refits every 18 s: it is the group's leader, fits the
+    site on every purchase up to today, and the fit is stored beside the command's."""
+    pipeline = replayed[0]
+    for worker in list(pipeline.workers):
+        stop(worker)
+        pipeline.workers.remove(worker)
+    pipeline.start_worker(FOOTFALL_CLV_REFIT_HOURS=str(18 / 3600))
+    today = datetime.now(UTC).date().isoformat()
+    wait_for(lambda: any(fit["calibration_end"] == today for fit in stored_fit(pipeline)) or stored_fit(pipeline), 180, "the timer's fit")
+    refit = next(fit for fit in stored_fit(pipeline) if fit["calibration_end"] == today)
+    assert refit["customers"] == 2357 and refit["fitted_at"] > fitted[0]["fitted_at"]
+    assert all(refit[name] > 0 for name in ("r", "alpha", "a", "b", "p", "v")) and refit["q"] > 1
