@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from schemas.names import NAME_PATTERN
 
 PARAMETERS = ("r", "alpha", "a", "b", "p", "q", "v")
+# 2299-12-31, the last day ClickHouse's DateTime64 stores: a fit "from the future" beyond
+# it would be kept by every worker as the latest for ever.
+LATEST_MS = 10_413_791_999_999
 
 
 class ClvFit(BaseModel):
@@ -22,7 +25,7 @@ class ClvFit(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     site_id: str = Field(pattern=NAME_PATTERN)
-    fitted_at_ms: int = Field(ge=0, le=10**15)
+    fitted_at_ms: int = Field(ge=0, le=LATEST_MS)
     calibration_end: date
     customers: int = Field(ge=1, le=2**32 - 1)
     r: float = Field(gt=0)

@@ -5,6 +5,7 @@ every worker applies it to its customers' rows (the refit timer does the same on
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, date, datetime
 
@@ -16,10 +17,12 @@ from footfall.terminal import console, styled
 from infra import config
 from infra.clickhouse.backend import ClickHouseError
 from infra.clickhouse.warehouse import open_warehouse
-from infra.kafka.publisher import KafkaUnavailable, Record, publish_once
+from infra.kafka.publisher import KafkaUnavailable, publish_once
 from processors.analytics.clv.calibration import fit_site
 from processors.analytics.clv.fitting import FitError
+from processors.runtime.clv_reader import fit_record
 from schemas.clv import ClvFit
+from schemas.names import NAME_PATTERN
 from schemas.topics import CLV_MODELS
 
 CONNECT_ATTEMPTS = 3
@@ -52,7 +55,7 @@ def fits_table(fits: list[ClvFit]) -> Table:
 
 
 def publish(settings: config.Settings, fits: list[ClvFit]) -> None:
-    records = [Record(CLV_MODELS.name, fit.key, fit.model_dump_json().encode()) for fit in fits]
+    records = [fit_record(fit) for fit in fits]
     asyncio.run(publish_once(settings.kafka_bootstrap, settings.kafka_ack_timeout_s, records, "footfall-clv", CONNECT_ATTEMPTS))
 
 
@@ -65,6 +68,9 @@ def fit_command(
     up to --until, and publish the fits for the customers' rows and footfall.clv_models."""
     settings = config.load()
     end = calibration_end(until)
+    if site is not None and not re.fullmatch(NAME_PATTERN, site):
+        console.print(styled((f"--site {site!r} is not a site id (letters, digits, _ . - only)", "red")))
+        raise typer.Exit(2)
     sites = [site] if site else [s.id for s in settings.sites]
     fits, failed = [], []
     try:

@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from infra.kafka.publisher import Record
 from infra.retry import Backoff, retry_async
 from processors.analytics.clv.bgnbd import BgNbd
 from processors.analytics.clv.gamma_gamma import GammaGamma
@@ -19,6 +20,11 @@ from schemas.topics import CLV_MODELS
 
 log = logging.getLogger("footfall.sessioniser")
 CONNECT_BACKOFF = Backoff(initial_s=0.5, max_s=5)
+
+
+def fit_record(fit: ClvFit) -> Record:
+    """A fit as the topic holds it: keyed by its site, so compaction keeps the latest."""
+    return Record(CLV_MODELS.name, fit.key, fit.model_dump_json().encode())
 
 
 def fitted_of(fit: ClvFit) -> Fitted:

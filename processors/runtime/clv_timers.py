@@ -16,15 +16,14 @@ import httpx
 from infra.clickhouse.backend import ClickHouseError
 from infra.clickhouse.warehouse import ThroughSink, sink_client
 from infra.health import http_ok
-from infra.kafka.publisher import Record
 from processors.analytics.analyse import CustomerOutputs, catch_up, refresh, write_customer
 from processors.analytics.clv.calibration import fit_site
 from processors.analytics.clv.fitting import FitError
+from processors.runtime.clv_reader import fit_record
 from processors.runtime.profile_timers import publish_then_save
 from processors.runtime.publishing import publish_until_stored
 from processors.runtime.worker import Worker
 from schemas.clv import ClvFit
-from schemas.topics import CLV_MODELS
 
 log = logging.getLogger("footfall.sessioniser")
 
@@ -76,7 +75,7 @@ async def refit_clv(worker: Worker) -> None:
     one included) to apply and the sink to store."""
     fits = await asyncio.to_thread(fit_sites, worker)
     if fits:
-        await publish_until_stored(worker.publisher, [Record(CLV_MODELS.name, fit.key, fit.model_dump_json().encode()) for fit in fits])
+        await publish_until_stored(worker.publisher, [fit_record(fit) for fit in fits])
 
 
 def install(worker: Worker) -> None:

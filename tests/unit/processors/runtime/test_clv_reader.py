@@ -38,3 +38,10 @@ def test_a_record_that_is_no_fit_is_skipped(value: bytes | None) -> None:
     models = ClvModels()
     assert models.take(value) is None
     assert models.fits == {} and models.changed == set()
+
+
+def test_a_fit_dated_beyond_what_clickhouse_stores_is_skipped() -> None:
+    """It would otherwise stay the site's latest for ever."""
+    models = ClvModels()
+    assert models.take(record(fitted_at_ms=10**15)) is None
+    assert models.take(record()) is not None
