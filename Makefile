@@ -69,7 +69,7 @@ run: setup
 	$(VENV)/bin/footfall up --demo
 
 # The product's own packages, in layer order (docs/architecture.md).
-PACKAGES := schemas infra collector processors sinks footfall
+PACKAGES := schemas infra collector processors sinks webhooks footfall
 
 test: setup check
 	$(PY) -m pytest
@@ -89,6 +89,7 @@ bench: setup  ## figures for the README (takes about 50 minutes)
 	$(PY) -m bench.sessioniser_throughput
 	$(PY) -m bench.freshness
 	$(PY) -m bench.sink_throughput
+	$(PY) -m bench.funnel_reads
 	$(PY) -m bench.analytics_throughput
 	$(PY) -m bench.flood
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from collector.bots import is_bot
 from collector.geo import Place
@@ -30,6 +30,7 @@ from schemas.wire import (
     IdentifyMessage,
     Message,
     OrderProperties,
+    PageContext,
     PageMessage,
     ScrollProperties,
     TrackMessage,
@@ -88,19 +89,27 @@ def _campaign_from_url(url: str | None) -> dict[str, str]:
     return {key: values[0] for key, values in query.items() if key.startswith("utm_") and values}
 
 
-def _reserved_properties(name: str, properties: dict[str, Any]) -> Any:
-    model = RESERVED_PROPERTIES[name]
+def _typed_properties(model: type[BaseModel], properties: dict[str, Any]) -> Any:
     try:
         return model.model_validate(properties)
     except ValidationError as exc:
         raise ValueError(describe_error(exc, within="properties")) from None
 
 
+def _page_properties(message: Message) -> PageContext | None:
+    """A page call's own url, path, referrer and title, typed as the context's page is:
+    its properties are otherwise free, and a list where a referrer belongs must be refused
+    here, not met by the sessioniser."""
+    if not isinstance(message, PageMessage):
+        return None
+    return _typed_properties(PageContext, message.properties)
+
+
 def _behaviour_fields(message: Message) -> dict[str, Any]:
     """The flat fields of a reserved behaviour: coordinates, depth, revenue."""
     if not isinstance(message, TrackMessage) or message.event not in RESERVED_PROPERTIES:
         return {}
-    props = _reserved_properties(message.event, message.properties)
+    props = _typed_properties(RESERVED_PROPERTIES[message.event], message.properties)
     if isinstance(props, ClickProperties):
         return props.model_dump(
             include={"selector", "tag", "text", "x", "y", "page_width", "page_height", "viewport_width", "viewport_height"}
@@ -134,8 +143,8 @@ def normalise(
     """
     context = message.context
     page = context.page
-    page_props = message.properties if isinstance(message, PageMessage) else {}
-    url = page_props.get("url") or (page.url if page else None)
+    own = _page_properties(message)
+    url = (own.url if own else None) or (page.url if page else None)
     campaign = context.campaign
     from_url = _campaign_from_url(url)
     user_agent = context.user_agent or meta.user_agent
@@ -162,9 +171,9 @@ def normalise(
         anonymous_id=message.anonymous_id,
         user_id=message.user_id,
         url=url,
-        path=page_props.get("path") or (page.path if page else None) or (urlsplit(url).path if url else None),
-        referrer=page_props.get("referrer") or (page.referrer if page else None),
-        title=page_props.get("title") or (page.title if page else None),
+        path=(own.path if own else None) or (page.path if page else None) or (urlsplit(url).path if url else None),
+        referrer=(own.referrer if own else None) or (page.referrer if page else None),
+        title=(own.title if own else None) or (page.title if page else None),
         browser=agent.browser,
         browser_version=agent.browser_version,
         os=agent.os,

@@ -24,6 +24,7 @@ from footfall.costs.parse import CostFileError, parse_costs
 from footfall.costs.store import store_costs
 from footfall.demo import DemoResult, run_demo
 from footfall.reports.heatmap import read_heatmap, top_paths
+from footfall.reports.paths_command import paths_command
 from footfall.reports.since import GRAMMAR as SINCE_GRAMMAR
 from footfall.reports.since import parse_since, since_day
 from footfall.local.processes import Started, wait_until
@@ -388,6 +389,7 @@ app.command("export")(people.export_command)
 app.command("forget")(people.forget_command)
 app.command("credentials")(print_credentials)
 app.command("hash")(hash_values)
+app.command("paths")(paths_command)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from urllib.parse import urlsplit
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, IPvAnyNetwork, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +24,7 @@ from pydantic_settings import (
 
 from schemas.cluster import CLUSTER_NAME
 from schemas.names import NAME_PATTERN
+from schemas.webhooks import WebhookEvent
 
 CONFIG_FILE_ENV = "FOOTFALL_CONFIG"
 DEFAULT_CONFIG_FILE = "footfall.toml"
@@ -44,8 +46,58 @@ LOCAL_ORIGINS = (
 )
 
 
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+MAX_WEBHOOKS = 20
+MAX_WEBHOOK_FILTERS = 100
+
+
+class Webhook(BaseModel):
+    """One `[[sites.webhooks]]` table: where a site's segment and funnel changes are POSTed,
+    the secret their signature is keyed with, and which changes it wants."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    url: str = Field(max_length=2048)
+    secret: str = Field(min_length=16, max_length=512)
+    on: list[WebhookEvent] = Field(min_length=1, max_length=3)
+    # Only these segments' changes, only these funnels' completions; empty: all of them.
+    segments: list[Name] = Field(default_factory=list, max_length=MAX_WEBHOOK_FILTERS)
+    funnels: list[Name] = Field(default_factory=list, max_length=MAX_WEBHOOK_FILTERS)
+
+    @field_validator("url")
+    @classmethod
+    def _plain_web_address(cls, url: str) -> str:
+        """http or https to a host, nothing else: a user:password in the address would sit
+        in logs and dead letters, where the secret, kept apart, does not."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"not a URL: {exc}") from None
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"must be an http:// or https:// URL, not {parts.scheme or 'one without a scheme'}")
+        if not parts.hostname:
+            raise ValueError("names no host")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not carry credentials: the receiver checks the signature made with `secret`")
+        if parts.fragment or port == 0 or any(ord(c) < 33 for c in url):
+            raise ValueError("must hold no fragment, port 0, spaces or control characters")
+        return url
+
+    @field_validator("on")
+    @classmethod
+    def _each_once(cls, events: list[str]) -> list[str]:
+        if len(set(events)) != len(events):
+            raise ValueError("names an event more than once")
+        return events
+
+
 class Site(BaseModel):
     """A website that sends events: its write key, the page origins allowed to send, and its analytics."""
+
+    # A refusal names the field at fault, never its value: a write key, a hashing key or a
+    # webhook's secret would otherwise be printed wherever the error goes.
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     id: str = Field(pattern=NAME_PATTERN)
     write_key: str = Field(min_length=1)
@@ -71,6 +123,20 @@ class Site(BaseModel):
     analytics: dict[str, Any] = Field(default_factory=dict)
     segments: list[Any] = Field(default_factory=list)
     funnels: list[Any] = Field(default_factory=list)
+    # [[sites.webhooks]]: receivers of the site's segment changes and funnel completions.
+    webhooks: list[Webhook] = Field(default_factory=list, max_length=MAX_WEBHOOKS)
+
+    @model_validator(mode="after")
+    def _webhook_funnels_exist(self) -> "Site":
+        """A hook's funnel filter names funnels of this site: a misspelt one would wait for
+        completions that never come. (Segments include built-in ones only the processors
+        know; a hook naming an unknown segment simply never fires.)"""
+        known = {funnel.get("name") for funnel in self.funnels if isinstance(funnel, dict)}
+        for index, hook in enumerate(self.webhooks):
+            unknown = sorted(set(hook.funnels) - known)
+            if unknown:
+                raise ValueError(f"webhooks[{index}] names funnels the site does not have: {', '.join(unknown)}")
+        return self
 
     def allows_origin(self, origin: str) -> bool:
         return any(fnmatch.fnmatchcase(origin, pattern) for pattern in self.allowed_origins)
@@ -192,7 +258,7 @@ DEMO_SITE = Site(id="demo", write_key="demo_key", allowed_origins=list(LOCAL_ORI
 class Settings(BaseSettings):
     """Every part's settings, read once: the environment over the config file over defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="FOOTFALL_", env_nested_delimiter="__", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="FOOTFALL_", env_nested_delimiter="__", extra="ignore", hide_input_in_errors=True)
 
     sites: list[Site] = Field(default_factory=lambda: [DEMO_SITE])
 
@@ -261,6 +327,15 @@ class Settings(BaseSettings):
     # made at random in the state folder. Give it when several machines must agree.
     hash_key: str | None = Field(default=None, min_length=16)
 
+    # Webhook deliveries: one attempt's wait for the receiver's answer; how long a change is
+    # retried (timeouts, connection errors, 408, 429, 5xx) before it is dead-lettered; the
+    # waits between attempts, doubling from the first to the longest; where /metrics is.
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    webhook_retry_s: float = Field(default=3600.0, ge=0, le=7 * 24 * 3600)
+    webhook_backoff_initial_s: float = Field(default=1.0, gt=0, le=3600)
+    webhook_backoff_max_s: float = Field(default=300.0, gt=0, le=24 * 3600)
+    webhook_metrics_port: int = 8092
+
     # The Prometheus `footfall up --with-monitoring` starts, on loopback.
     prometheus_port: int = 9090
 
@@ -292,6 +367,10 @@ class Settings(BaseSettings):
             if duplicates:
                 raise ValueError(f"sites share a {attribute}: {', '.join(duplicates)}")
         return sites
+
+    @property
+    def webhooks_configured(self) -> bool:
+        return any(site.webhooks for site in self.sites)
 
     @cached_property
     def sites_by_key(self) -> dict[str, Site]:

@@ -15,9 +15,11 @@ from collections import Counter
 
 FAULT_ENV = "FOOTFALL_FAULT"
 # The points the stages define: a worker between Kafka acknowledging a batch's outputs and
-# saving the states behind them; the sink between writing a batch and committing its offsets.
+# saving the states behind them; the sink between writing a batch and committing its offsets;
+# the webhook deliverer between a receiver's 2xx and committing the change's offset.
 WORKER_AFTER_PUBLISH = "worker.after_publish"
 SINK_AFTER_WRITE = "sink.after_write"
+WEBHOOKS_AFTER_DELIVERY = "webhooks.after_delivery"
 
 _reached: Counter[str] = Counter()
 

@@ -130,6 +130,15 @@ CLV_MODELS = Topic(
     extra_config={"cleanup.policy": "compact", "segment.ms": str(DAY_MS)},
 )
 
+# Webhook deliveries the deliverer gave up on (a receiver refusing, or failing for longer
+# than the retry time), each with its reason, attempts and the body it would have sent.
+WEBHOOKS_DEAD = Topic(
+    name="footfall.webhooks.dead",
+    partitions=1,
+    retention_ms=30 * DAY_MS,
+    description="webhook deliveries given up on, with the reason, the attempts and the body",
+)
+
 # The events and what the workers derive from them: one retention for all, the window in
 # which a stage can be replayed. The dead letters and the erasures each have their own;
 # the changelogs are compacted and Faust's leader topic holds no data.
@@ -137,5 +146,5 @@ EVENT_TOPICS: tuple[Topic, ...] = (EVENTS, SESSIONISED, SESSIONS, SEGMENT_CHANGE
 
 ALL_TOPICS: tuple[Topic, ...] = (
     EVENTS, DEAD_LETTER, SESSIONISED, SESSIONS, VISITORS_CHANGELOG, SESSIONISER_LEADER,
-    SEGMENT_CHANGES, CUSTOMERS, FUNNEL_PROGRESS, PROFILES_CHANGELOG, ERASURES, CLV_MODELS,
+    SEGMENT_CHANGES, CUSTOMERS, FUNNEL_PROGRESS, PROFILES_CHANGELOG, ERASURES, WEBHOOKS_DEAD, CLV_MODELS,
 )

@@ -27,6 +27,7 @@ def alert_rules(settings: Settings) -> Path:
 COLLECTOR_JOB = "footfall-collector"
 PROCESSORS_JOB = "footfall-processors"
 SINK_JOB = "footfall-sink"
+WEBHOOKS_JOB = "footfall-webhooks"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Targets:
     collector: Sequence[str]
     processors: Sequence[str]
     sink: Sequence[str]
+    # The webhook deliverer runs only when a site has webhooks; no target otherwise.
+    webhooks: Sequence[str] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Targets:
@@ -45,6 +48,7 @@ class Targets:
             collector=[f"{host}:{settings.collector_port}"],
             processors=[f"127.0.0.1:{settings.processor_metrics_port}"],
             sink=[f"127.0.0.1:{settings.sink_port}"],
+            webhooks=[f"127.0.0.1:{settings.webhook_metrics_port}"] if settings.webhooks_configured else [],
         )
 
 
@@ -54,11 +58,11 @@ def duration(seconds: float) -> str:
 
 
 def scrape_config(targets: Targets, rule_files: Sequence[str], interval_s: float = 15) -> dict:
-    jobs = ((COLLECTOR_JOB, targets.collector), (PROCESSORS_JOB, targets.processors), (SINK_JOB, targets.sink))
+    jobs = ((COLLECTOR_JOB, targets.collector), (PROCESSORS_JOB, targets.processors), (SINK_JOB, targets.sink), (WEBHOOKS_JOB, targets.webhooks))
     return {
         "global": {"scrape_interval": duration(interval_s), "evaluation_interval": duration(interval_s)},
         "rule_files": list(rule_files),
-        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": list(hosts)}]} for job, hosts in jobs],
+        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": list(hosts)}]} for job, hosts in jobs if hosts],
     }
 
 

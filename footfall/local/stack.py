@@ -6,12 +6,15 @@ process started is recorded at once, so even a half-started stack can be brought
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.health import http_ok
+import httpx
+
+from infra.health import PROBE_TIMEOUT_S, http_ok
 
 from footfall.local import kafka_broker, prometheus_server
 from infra.kafka.admin import broker_answers, create_topics
@@ -49,6 +52,36 @@ def spawn_sink(settings: Settings, log: Path, env: dict[str, str] | None = None)
     return spawn_module("sink", "sinks", log, settings.sink_url, env)
 
 
+def spawn_webhooks(settings: Settings, log: Path, env: dict[str, str] | None = None) -> Started:
+    return spawn_module("webhooks", "webhooks", log, webhooks_metrics_url(settings), env)
+
+
+def webhooks_metrics_url(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.webhook_metrics_port}/metrics"
+
+
+ASSIGNED = re.compile(r"^footfall_webhook_partitions_assigned (\S+)$", re.MULTILINE)
+
+
+def webhooks_ready(metrics_url: str) -> bool:
+    """The deliverer answers and reads its partitions: a change made from now on is sent."""
+    try:
+        found = ASSIGNED.search(httpx.get(metrics_url, timeout=PROBE_TIMEOUT_S).text)
+    except httpx.HTTPError:
+        return False
+    return found is not None and float(found.group(1)) > 0
+
+
+def webhooks_part(settings: Settings) -> Part:
+    url = webhooks_metrics_url(settings)
+    return Part(
+        name="webhooks",
+        address=url,
+        start=lambda: spawn_webhooks(settings, settings.state_dir / "logs" / "webhooks.log"),
+        healthy=lambda: webhooks_ready(url),
+    )
+
+
 def prometheus_part(settings: Settings) -> Part:
     url = f"http://127.0.0.1:{settings.prometheus_port}"
     return Part(
@@ -60,7 +93,8 @@ def prometheus_part(settings: Settings) -> Part:
 
 
 def parts(settings: Settings, registry: Registry, monitoring: bool = False) -> list[Part]:
-    """The stack's parts, in starting order; Prometheus last, as it only watches the others."""
+    """The stack's parts, in starting order; the webhook deliverer when a site has webhooks;
+    Prometheus last, as it only watches the others."""
     broker = kafka_broker.BrokerConfig.from_settings(settings)
     logs = settings.state_dir / "logs"
     pipeline = [
@@ -90,6 +124,8 @@ def parts(settings: Settings, registry: Registry, monitoring: bool = False) -> l
             healthy=lambda: http_ok(f"{settings.sink_url}/healthz"),
         ),
     ]
+    if settings.webhooks_configured:
+        pipeline.append(webhooks_part(settings))
     return [*pipeline, prometheus_part(settings)] if monitoring else pipeline
 
 

@@ -13,7 +13,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from footfall.reports import queries
+from footfall.reports import path_tables, queries
+from footfall.reports.paths import Direction, Link, PathAsk, Paths, read_links
 from footfall.terminal import literal
 from footfall.reports.queries import QUANTILES, Scope
 from infra.clickhouse.warehouse import Query, Rows
@@ -67,6 +68,28 @@ def top_pages(rows: Rows) -> RenderableType:
     if not rows:
         return empty("Top pages")
     return titled("Top pages", table(("path", "views", "visitors"), [[r["path"], f"{r['views']:,}", f"{r['visitors']:,}"] for r in rows]))
+
+
+def paths(found: Paths, title: str) -> RenderableType:
+    """The steps from the anchor with their drop-offs, then the most common sequences."""
+    if not found.sessions:
+        return empty(title)
+    steps = table(path_tables.step_columns(found.ask), path_tables.step_rows(found))
+    caption = f"the {len(found.walks)} most common sequences of {found.sessions:,} sessions; (ended), (began): within the steps"
+    return titled(title, Group(steps, table(path_tables.SEQUENCE_COLUMNS, path_tables.sequence_rows(found), caption)))
+
+
+# The report's paths: the commonest entry pages and where their sessions went, from one
+# query of each session's first two pages.
+ENTRY_PATHS = PathAsk(Direction.entry, None, steps=1)
+ENTRY_PAGES = 5
+
+
+def entry_paths(links: tuple[Link, ...]) -> RenderableType:
+    if not links:
+        return empty("Entry pages and where they lead")
+    caption = "sessions by their first page (reloads are one view); next: the commonest page viewed after it"
+    return titled("Entry pages and where they lead", table(path_tables.ENTRY_COLUMNS, path_tables.entry_rows(links, ENTRY_PAGES), caption))
 
 
 def sessions(rows: Rows, conversion: Rows) -> RenderableType:
@@ -216,6 +239,8 @@ def build(query: Query, scope: Scope) -> Iterator[RenderableType]:
     yield left_out(run(queries.bots_left_out), scope)
     yield traffic(run(queries.traffic))
     yield top_pages(run(queries.top_pages))
+    page_views = f"type = 'page_view' AND {scope.events_filter} AND {scope.from_('ts')}"
+    yield entry_paths(read_links(query, ENTRY_PATHS, page_views))
     yield sessions(run(queries.sessions), run(queries.conversion))
     yield funnels(run(queries.funnels))
     yield segments(run(queries.segment_sizes), run(queries.segment_movements))

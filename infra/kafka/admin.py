@@ -11,7 +11,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
 from infra.config import FOREVER, Retention
-from schemas.topics import ALL_TOPICS, DAY_MS, DEAD_LETTER, ERASURES, EVENT_TOPICS, Topic
+from schemas.topics import ALL_TOPICS, DAY_MS, DEAD_LETTER, ERASURES, EVENT_TOPICS, WEBHOOKS_DEAD, Topic
 
 TOPIC_ALREADY_EXISTS = 36
 # Where a described config value comes from (DescribeConfigs v1 and later): set on the topic.
@@ -26,7 +26,8 @@ def retention_ms(days: int) -> int:
 def configured_topics(retention: Retention) -> tuple[Topic, ...]:
     """Every topic, with the configured retention in place of its default where it goes by age."""
     days = {topic.name: retention.event_topics_days for topic in EVENT_TOPICS}
-    days[DEAD_LETTER.name] = retention.dead_letter_topic_days
+    # Both dead-letter topics: refused messages and webhook deliveries given up on.
+    days[DEAD_LETTER.name] = days[WEBHOOKS_DEAD.name] = retention.dead_letter_topic_days
     days[ERASURES.name] = retention.erasures_topic_days
     return tuple(topic.retained_for(retention_ms(days[topic.name])) if topic.name in days else topic for topic in ALL_TOPICS)
 

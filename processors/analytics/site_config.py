@@ -50,6 +50,9 @@ class SiteAnalytics(BaseModel):
     analytics: Parameters = Field(default_factory=Parameters)
     segments: Annotated[tuple[Segment, ...], BeforeValidator(_segments)] = ()
     funnels: tuple[FunnelConfig, ...] = ()
+    # The segments the site's webhooks filter on (infra.config.Webhook), checked here where
+    # the built-in segments are known: a misspelt one would never fire.
+    webhook_segments: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _unique_names(self) -> SiteAnalytics:
@@ -59,6 +62,9 @@ class SiteAnalytics(BaseModel):
         clash = _duplicates(funnel.name for funnel in self.funnels)
         if clash:
             raise ValueError(f"funnel names must be unique: {', '.join(clash)}")
+        unknown = sorted(set(self.webhook_segments) - {segment.name for segment in self.segment_rules})
+        if unknown:
+            raise ValueError(f"webhooks name segments the site does not have: {', '.join(unknown)}")
         return self
 
     @cached_property
@@ -105,7 +111,8 @@ def for_sites(sites: Iterable[Site]) -> AnalyticsConfig:
     the section and what is wrong."""
     return AnalyticsConfig.model_validate({
         "sites": [
-            {"id": site.id, "analytics": site.analytics, "segments": site.segments, "funnels": site.funnels}
+            {"id": site.id, "analytics": site.analytics, "segments": site.segments, "funnels": site.funnels,
+             "webhook_segments": [name for hook in site.webhooks for name in hook.segments]}
             for site in sites
         ]
     })

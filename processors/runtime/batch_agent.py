@@ -15,7 +15,7 @@ from infra.kafka.publisher import Record
 from processors.analytics.analyse import CustomerOutputs, analyse_batch
 from processors.runtime import metrics
 from processors.runtime.erasures import without_forgotten
-from processors.runtime.publishing import customer_records, publish_until_stored
+from processors.runtime.publishing import customer_records, publish_until_stored, set_aside_records
 from processors.runtime.stream_batches import event_batches
 from processors.runtime.worker import Worker
 from processors.sessionisation.changes import FirstSeen
@@ -89,6 +89,7 @@ async def process_batches(worker: Worker, stream: faust.StreamT) -> None:
                     )
                     records = [Record(SESSIONISED.name, key, value) for key, value in result.sessionised]
                     records += [Record(SESSIONS.name, key, value) for key, value in result.session_records()]
+                    records += set_aside_records(result.malformed)
                     await publish_until_stored(worker.publisher, records + customer_records(analysed))
                     # The worst moment to die: outputs stored, states not saved.
                     faults.reached(faults.WORKER_AFTER_PUBLISH)

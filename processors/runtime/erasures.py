@@ -48,7 +48,7 @@ def without_forgotten(records: Iterable[KeyValue], forgotten: Forgotten) -> tupl
     kept: list[KeyValue] = []
     dropped: Counter[str] = Counter()
     for key, value in records:
-        site_id = key.partition(b":")[0].decode(errors="replace")
+        site_id = metrics.site_of(key)
         if forgotten.holds(site_id) and forgotten.names(site_id, _event_ids(key, value)):
             dropped[site_id] += 1
         else:
@@ -58,7 +58,7 @@ def without_forgotten(records: Iterable[KeyValue], forgotten: Forgotten) -> tupl
 
 def _event_ids(key: bytes, value: bytes) -> Iterator[object]:
     """The ids an event goes by: its key's visitor, its anonymous and user ids."""
-    yield visitor_of(key) if b":" in key else None
+    yield visitor_of(key) if key and b":" in key else None
     try:
         event = orjson.loads(value)
     except orjson.JSONDecodeError:

@@ -41,6 +41,11 @@ EVENTS_OVER_VISITOR_LIMIT = Counter(
     "Events stored without a session because their visitor's state held as many events as it may, by site",
     ["site"],
 )
+# Not by site: a record that holds no event may name any site in its key.
+MALFORMED_EVENTS = Counter(
+    "footfall_processor_malformed_records_total",
+    "Records of the events topic that held no event, set aside as dead letters",
+)
 EVENT_LAG_SECONDS = Histogram(
     "footfall_processor_event_lag_seconds",
     "Processing time minus the event's Kafka timestamp (when the collector stored it)",
@@ -102,9 +107,10 @@ PUBLISH_RETRIES = Counter(
 )
 
 
-def site_of(key: bytes) -> str:
-    """Event keys are `site:visitor` (schemas.event)."""
-    return key.partition(b":")[0].decode()
+def site_of(key: bytes | None) -> str:
+    """Event keys are `site:visitor` (schemas.event); a record keyed otherwise is counted
+    under what its key holds, and set aside by sessionisation."""
+    return (key or b"").partition(b":")[0].decode(errors="replace")
 
 
 class PartitionPositions:

@@ -4,13 +4,18 @@ with the one retry policy (infra.retry) rather than lose or reorder anything."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
+from datetime import datetime, timezone
 
 from infra.kafka.publisher import KafkaUnavailable, Publisher, Record
 from infra.retry import Backoff, retry_async
 from processors.analytics.analyse import CustomerOutputs
 from processors.runtime import metrics
+from processors.sessionisation.sessionise import KeyValue
+from schemas.event import InvalidMessage
+from schemas.topics import DEAD_LETTER, EVENTS
 
 log = logging.getLogger("footfall.sessioniser")
 PUBLISH_BACKOFF = Backoff(initial_s=0.5, max_s=10.0)
@@ -30,3 +35,23 @@ async def publish_until_stored(publisher: Publisher, records: Sequence[Record], 
 def customer_records(outputs: CustomerOutputs) -> list[Record]:
     """The analytics' records, as the publisher takes them."""
     return [Record(topic, key, value) for topic, key, value in outputs.records()]
+
+
+def set_aside_records(malformed: Sequence[tuple[KeyValue, str]]) -> list[Record]:
+    """A dead letter for each record that held no event, with its reason and a digest that
+    tells it from the others, but not its content: nothing vouches for what a record the
+    collector did not write holds, and the events topic keeps it for its retention."""
+    now = datetime.now(timezone.utc)
+    letters = []
+    for (key, value), reason in malformed:
+        site_id = metrics.site_of(key)
+        log.warning("set aside a record of the events topic for site %r: %s", site_id, reason)
+        metrics.MALFORMED_EVENTS.inc()
+        letter = InvalidMessage(site_id=site_id, received_at=now, endpoint=EVENTS.name, reason=reason, raw=record_digest(key, value))
+        letters.append(Record(DEAD_LETTER.name, site_id.encode(), letter.model_dump_json().encode()))
+    return letters
+
+
+def record_digest(key: bytes | None, value: bytes | None) -> str:
+    digest = hashlib.sha256(b"%d:" % len(key or b"") + (key or b"") + (value or b""))
+    return f"sha256:{digest.hexdigest()}"

@@ -20,6 +20,7 @@ from processors.sessionisation.sessions import (
     apply,
     event_hit_bytes,
 )
+from schemas.event_record import decoded_event
 
 KeyValue = tuple[bytes, bytes]  # a Kafka record's key and value
 # An event placed in its session, for the analytics that follow in the same batch:
@@ -49,6 +50,9 @@ class BatchResult:
     over_limit: Counter[str] = field(default_factory=Counter)
     # Copies of events this visitor's state already holds, by site: not published again.
     duplicates: Counter[str] = field(default_factory=Counter)
+    # Records that do not hold an event's shape, with the reason: set aside as dead letters,
+    # so that one of them never stops the worker or the visitors behind it.
+    malformed: list[tuple[KeyValue, str]] = field(default_factory=list)
 
     def session_records(self) -> list[KeyValue]:
         """(key, value) for footfall.sessions."""
@@ -61,7 +65,7 @@ def event_ms(event: dict) -> int:
 
 def visitor_of(key: bytes) -> str:
     """Keys are `site:visitor` (schemas.event)."""
-    return key.decode().partition(":")[2]
+    return key.decode(errors="replace").partition(":")[2]
 
 
 def session_record(row: SessionRow) -> bytes:
@@ -83,7 +87,10 @@ def sessionise_batch(
     # Each changed session's latest draft: the rows of earlier ones are never computed.
     drafts: dict[str, tuple[bytes, RowDraft]] = {}
     for key, value in records:
-        event = orjson.loads(value)
+        event, breach = decoded_event(key, value)
+        if event is None:
+            result.malformed.append(((key, value), breach or ""))
+            continue
         rules = rules_for(event["site_id"])
         if left_out(event, rules):
             result.bots[event["site_id"]] += 1

@@ -351,12 +351,16 @@ def test_the_migrations_job_runs_a_command_footfall_has() -> None:
     assert program == "footfall" and command in get_command(cli_app).commands
 
 
-def completed_config(objects: list[dict], write_keys: dict[str, str], folder: Path) -> subprocess.CompletedProcess[str]:
-    """A pod's footfall.toml as its init container writes it, from the rendered ConfigMap."""
+def completed_config(objects: list[dict], write_keys: dict[str, str], folder: Path,
+                     other_keys: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """A pod's footfall.toml as its init container writes it, from the rendered ConfigMap,
+    the Secret's write keys (by site) and `other_keys` (by name) mounted as files."""
     [config] = [cm for cm in of_kind(objects, "ConfigMap") if "footfall.toml" in cm["data"]]
     (folder / "keys").mkdir()
     for site, key in write_keys.items():
         (folder / "keys" / f"write-key.{site}").write_text(key)
+    for name, value in (other_keys or {}).items():
+        (folder / "keys" / name).write_text(value)
     for name in ("footfall.toml", "render_config.py"):
         (folder / name).write_text(config["data"][name])
     command = [sys.executable, str(folder / "render_config.py"), str(folder / "footfall.toml"), str(folder / "keys"), str(folder / "out.toml")]
@@ -381,3 +385,69 @@ def test_a_missing_write_key_stops_the_pod_with_its_name(tmp_path: Path) -> None
     assert result.returncode == 1
     assert "the Secret has no key 'write-key.blog'" in result.stderr
     assert not (tmp_path / "out.toml").exists()
+
+
+WEBHOOK_SECRETS = ["whsec-first-0123456789-leak", "whsec-second-0123456789-leak"]
+WITH_WEBHOOKS = {
+    "config": {"sites": [{
+        "id": "example",
+        "funnels": [{"name": "checkout", "window_s": 600, "steps": [{"type": "purchase"}]}],
+        "webhooks": [
+            {"url": "https://crm.example/hooks/footfall", "on": ["segment_entered", "funnel_completed"]},
+            {"url": "https://other.example/hook", "on": ["funnel_completed"], "funnels": ["checkout"]},
+        ],
+    }]},
+    "secrets": {"webhookSecrets": {"example": WEBHOOK_SECRETS}},
+    "monitoring": {"serviceMonitor": {"enabled": True}},
+}
+
+
+def with_webhooks(folder: Path, **changes: object) -> list[str]:
+    values = folder / "webhooks.yaml"
+    values.write_text(yaml.safe_dump({**WITH_WEBHOOKS, **changes}))
+    return ["-f", str(values)]
+
+
+def test_the_webhook_deliverer_is_rendered_only_when_a_site_has_webhooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not [d for d in of_kind(render(), "Deployment") if d["metadata"]["name"].endswith("-webhooks")]
+    objects = render(*with_webhooks(tmp_path))
+    [deployment] = [d for d in of_kind(objects, "Deployment") if d["metadata"]["name"].endswith("-webhooks")]
+    for version in KUBERNETES_VERSIONS:
+        kubernetes_validate.validate(deployment, version, strict=True)
+    [deliverer] = footfall_processes(deployment["spec"]["template"]["spec"])
+    assert deliverer["command"] == ["python", "-m", "webhooks"]
+    settings = {name.removeprefix("FOOTFALL_").lower() for name in environment(deliverer) if name != CONFIG_FILE_ENV}
+    assert {"webhook_metrics_port", "webhook_retry_s"} <= settings <= {*Settings.model_fields, *KAFKA_CLIENT_SETTINGS}
+    monitors = {m["spec"]["endpoints"][0]["relabelings"][0]["replacement"] for m in of_kind(objects, "ServiceMonitor")}
+    assert prometheus_server.WEBHOOKS_JOB in monitors
+    # The secrets are in the Secret alone; a pod's completed footfall.toml holds them.
+    [secret] = of_kind(objects, "Secret")
+    for obj in objects:
+        if obj is not secret:
+            assert not any(value in yaml.safe_dump(obj) for value in WEBHOOK_SECRETS), obj["metadata"]["name"]
+    keys = {f"webhook-secret.example.{i}": base64.b64decode(secret["data"][f"webhook-secret.example.{i}"]).decode() for i in range(2)}
+    assert list(keys.values()) == WEBHOOK_SECRETS
+    mounted = {item["key"] for volume in deployment["spec"]["template"]["spec"]["volumes"] if volume["name"] == "write-keys" for item in volume["secret"]["items"]}
+    assert set(keys) <= mounted
+    result = completed_config(objects, {"example": "wk_example"}, tmp_path, keys)
+    assert result.returncode == 0, result.stderr
+    monkeypatch.setenv(CONFIG_FILE_ENV, str(tmp_path / "out.toml"))
+    [site] = Settings().sites
+    assert [(hook.url, hook.secret) for hook in site.webhooks] == [
+        ("https://crm.example/hooks/footfall", WEBHOOK_SECRETS[0]), ("https://other.example/hook", WEBHOOK_SECRETS[1])]
+
+
+def test_webhook_values_that_would_leak_or_break_are_refused(tmp_path: Path) -> None:
+    hooks = WITH_WEBHOOKS["config"]["sites"][0]["webhooks"]
+    leaking = {"sites": [{**WITH_WEBHOOKS["config"]["sites"][0], "webhooks": [{**hooks[0], "secret": "whsec-in-config-0123"}, hooks[1]]}]}
+    assert "webhooks[0] has a secret" in render_refused(*with_webhooks(tmp_path, config=leaking))
+    missing = {"webhookSecrets": {"example": WEBHOOK_SECRETS[:1]}}
+    assert "secrets.webhookSecrets.example[1] is required" in render_refused(*with_webhooks(tmp_path, secrets=missing))
+    assert "secrets.webhookSecrets.example[0] is required" in render_refused(*with_webhooks(tmp_path, secrets={}))
+    short = {"webhookSecrets": {"example": [WEBHOOK_SECRETS[0], "short"]}}
+    assert "at '/secrets/webhookSecrets/example/1': minLength" in render_refused(*with_webhooks(tmp_path, secrets=short))
+    extra = {"webhookSecrets": {"example": [*WEBHOOK_SECRETS, "whsec-third-0123456789"]}}
+    assert "secrets.webhookSecrets.example has 3 secrets for the site's 2 webhooks" in render_refused(*with_webhooks(tmp_path, secrets=extra))
+    stranger = {"webhookSecrets": {"example": WEBHOOK_SECRETS, "shop": ["whsec-shop-0123456789"]}}
+    assert "secrets.webhookSecrets names shop" in render_refused(*with_webhooks(tmp_path, secrets=stranger))
+    assert "webhooks.replicas is 7" in render_refused(*with_webhooks(tmp_path), f"--set=webhooks.replicas={EVENTS.partitions + 1}")

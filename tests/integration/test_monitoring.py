@@ -31,10 +31,13 @@ from footfall.local import prometheus_server
 from footfall.local.kafka_broker import Broker
 from footfall.local.processes import Started, free_port, stop, wait_until
 from footfall.local.prometheus_server import Targets
+from footfall.local.stack import spawn_webhooks, webhooks_ready
+from infra.config import Settings
 from infra.health import http_ok
 from schemas.topics import EVENTS
 from tests.support.paths import DEPLOY
 from tests.support.pipeline import Pipeline, new_broker, start_pipeline
+from tests.support.webhook_receiver import Receiver
 
 DASHBOARDS = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
 ALERT_RULES = DEPLOY / "prometheus" / "alerts.yml"
@@ -168,6 +171,7 @@ class Monitored:
     broker: Broker
     pipeline: Pipeline
     processor_metrics: str
+    webhooks_metrics: str
     prometheus: Prometheus
     traffic: Traffic
 
@@ -176,6 +180,7 @@ class Monitored:
             "collector": f"{self.pipeline.collector.url}/metrics",
             "processors": self.processor_metrics,
             "sink": f"{self.pipeline.sink_url}/metrics",
+            "webhooks": self.webhooks_metrics,
         }
 
 
@@ -183,14 +188,17 @@ class Monitored:
 def monitored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitored]:
     folder = tmp_path_factory.mktemp("monitoring")
     broker = new_broker(folder / "broker")
-    processor_port = free_port()
-    # A funnel the traffic goes through, so the funnel panels have series to show.
+    processor_port, webhooks_port = free_port(), free_port()
+    # A funnel the traffic goes through, so the funnel panels have series to show, and a
+    # webhook receiving its completions, so the deliverer's alerts have theirs.
+    receiver = Receiver({"/hook": lambda n: 204}, hang_s=0).start()
     config = folder / "footfall.toml"
     config.write_text(
         '[[sites]]\nid = "demo"\nwrite_key = "demo_key"\n\n'
-        '[[sites.funnels]]\nname = "visit_to_purchase"\nwindow_s = 60\nsteps = [{type = "page_view"}, {type = "purchase"}]\n'
+        '[[sites.funnels]]\nname = "visit_to_purchase"\nwindow_s = 60\nsteps = [{type = "page_view"}, {type = "purchase"}]\n\n'
+        f'[[sites.webhooks]]\nurl = "{receiver.url}/hook"\nsecret = "monitoring-secret-0123"\non = ["funnel_completed"]\n'
     )
-    pipeline = prometheus = traffic = None
+    pipeline = prometheus = traffic = deliverer = None
     try:
         pipeline = start_pipeline(
             broker,
@@ -205,23 +213,30 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitored]:
         )
         processor_metrics = f"http://127.0.0.1:{processor_port}/metrics"
         wait_until(lambda: http_ok(processor_metrics), 90, "sessioniser metrics", pipeline.workers[0])
+        webhooks_metrics = f"http://127.0.0.1:{webhooks_port}/metrics"
+        deliverer = spawn_webhooks(Settings(), folder / "stack" / "webhooks.log", {**pipeline.env, "FOOTFALL_WEBHOOK_METRICS_PORT": str(webhooks_port)})
+        wait_until(lambda: webhooks_ready(webhooks_metrics), 90, "the webhook deliverer", deliverer)
         targets = Targets(
             collector=[pipeline.collector.url.removeprefix("http://")],
             processors=[f"127.0.0.1:{processor_port}"],
             sink=[pipeline.sink_url.removeprefix("http://")],
+            webhooks=[f"127.0.0.1:{webhooks_port}"],
         )
         prometheus = start_prometheus(folder / "prometheus", targets)
         traffic = Traffic(pipeline.collector.url)
         traffic.start()
-        yield Monitored(broker, pipeline, processor_metrics, prometheus, traffic)
+        yield Monitored(broker, pipeline, processor_metrics, webhooks_metrics, prometheus, traffic)
     finally:
         if traffic is not None:
             traffic.stop()
         if prometheus is not None:
             stop(prometheus.process)
+        if deliverer is not None:
+            stop(deliverer)
         if pipeline is not None:
             pipeline.stop()
         broker.stop()
+        receiver.stop()
 
 
 def scrape(url: str) -> dict[str, float]:
@@ -248,7 +263,8 @@ def test_promtool_passes_the_committed_configuration_and_rules() -> None:
 
 
 def test_prometheus_scrapes_every_part(monitored: Monitored) -> None:
-    expected = {prometheus_server.COLLECTOR_JOB: True, prometheus_server.PROCESSORS_JOB: True, prometheus_server.SINK_JOB: True}
+    expected = {prometheus_server.COLLECTOR_JOB: True, prometheus_server.PROCESSORS_JOB: True, prometheus_server.SINK_JOB: True,
+                prometheus_server.WEBHOOKS_JOB: True}
     wait_until(lambda: monitored.prometheus.targets_up() == expected, 60, "every part scraped")
     for part, url in monitored.metrics_urls().items():
         samples = scrape(url)

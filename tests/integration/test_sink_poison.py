@@ -6,7 +6,6 @@ and an ordinary event sent next lands."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,7 +15,7 @@ import orjson
 import pytest
 
 from footfall.local.kafka_broker import Broker
-from infra.kafka.publisher import Publisher, Record
+from infra.kafka.publisher import Record
 from schemas.topics import SEGMENT_CHANGES, SESSIONISED, SESSIONS
 from tests.support.pipeline import Pipeline, start_pipeline
 from tests.support.waiting import wait_for
@@ -64,20 +63,6 @@ def rejected_with(pipeline: Pipeline, marker: str) -> list[dict]:
     )
 
 
-def publish(pipeline: Pipeline, records: list[Record]) -> None:
-    """Records written straight onto the sink's topics, as a faulty or hostile producer would."""
-
-    async def send() -> None:
-        publisher = Publisher(pipeline.kafka.bootstrap, 30.0, client_id="footfall-test")
-        await publisher.start()
-        try:
-            await publisher.publish(records)
-        finally:
-            await publisher.stop()
-
-    asyncio.run(send())
-
-
 def sessionised(run: str, n: int, **fields: object) -> bytes:
     now = datetime.now(UTC).isoformat()
     event = {"event_id": f"{run}-{n}", "site_id": "demo", "type": "page_view", "name": "Page Viewed", "ts": now,
@@ -117,7 +102,7 @@ def test_rows_clickhouse_refuses_are_set_aside_with_the_reason_and_the_rows_besi
     key = f"demo:crafted-{run}".encode()
     change = {"site_id": "demo", "segment": "loyal", "anonymous_id": f"crafted-{run}", "customer_id": run,
               "change": "teleported", "rule": "", "at_ms": 1_795_600_800_000, "version": 1}
-    publish(pipeline, [
+    pipeline.publish([
         Record(SESSIONISED.name, key, sessionised(run, 0)),
         Record(SESSIONISED.name, key, sessionised(run, 1, x="abc")),  # not a number: refused by ClickHouse
         Record(SESSIONISED.name, key, sessionised(run, 2, ts="0001-01-01T00:00:00Z")),  # a time no table stores
@@ -144,7 +129,7 @@ def test_rows_clickhouse_refuses_are_set_aside_with_the_reason_and_the_rows_besi
 
 def test_a_record_nobody_can_read_is_set_aside_with_where_it_sits_and_the_sink_goes_on(pipeline: Pipeline) -> None:
     run = uuid.uuid4().hex[:12]
-    publish(pipeline, [
+    pipeline.publish([
         Record(SESSIONS.name, run.encode(), f"{{not json {run}".encode()),
         Record(SESSIONS.name, run.encode(), orjson.dumps([run, "a list, not a session"])),
     ])

@@ -7,6 +7,7 @@ there can report the logs of every part, which outlive the processes.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from infra.health import http_ok
 from footfall.local.stack import spawn_collector, spawn_processor, spawn_sink
 from infra.config import Settings
 from infra.keys import sink_token
+from infra.kafka.publisher import Publisher, Record
 
 
 METRICS_PORT = "FOOTFALL_PROCESSOR_METRICS_PORT"
@@ -94,6 +96,20 @@ class Pipeline:
         if ready:
             wait_until(lambda: http_ok(f"{self.sink_url}/healthz"), 60, "sink", self.sink)
         return self.sink
+
+    def publish(self, records: list[Record]) -> None:
+        """Records written straight onto the pipeline's topics, as a faulty or hostile
+        producer would."""
+
+        async def send() -> None:
+            publisher = Publisher(self.kafka.bootstrap, 30.0, client_id="footfall-test")
+            await publisher.start()
+            try:
+                await publisher.publish(records)
+            finally:
+                await publisher.stop()
+
+        asyncio.run(send())
 
     def stop(self) -> None:
         for process in [self.sink, *self.workers, self.collector.process]:

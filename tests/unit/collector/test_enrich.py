@@ -98,3 +98,18 @@ def test_identify_keeps_traits_and_no_raw_ip_anywhere() -> None:
     event = norm({"type": "identify", "userId": "u", "traits": {"age": 30}, "context": {"ip": "198.51.100.250"}})
     assert event.traits == {"age": 30} and event.type == EventType.IDENTIFY
     assert "198.51.100.250" not in event.model_dump_json()
+
+
+@pytest.mark.parametrize("field", ["url", "path", "referrer", "title"])
+@pytest.mark.parametrize("value", [["https://a.test/"], {"href": "x"}, True])
+def test_a_page_calls_own_url_path_referrer_and_title_must_be_text(field: str, value: object) -> None:
+    """They are free properties on the wire, but sessionisation reads them as text."""
+    with pytest.raises(ValueError) as caught:
+        norm({"type": "page", "anonymousId": "a", "properties": {field: value}})
+    assert str(caught.value).startswith(f"properties.{field}:")
+
+
+def test_a_page_calls_own_properties_win_over_its_context_and_numbers_become_text() -> None:
+    page = norm({"type": "page", "anonymousId": "a", "properties": {"path": "/own", "referrer": "https://r.test/", "title": 404},
+                 "context": {"page": {"path": "/context", "referrer": "https://c.test/"}}})
+    assert (page.path, page.referrer, page.title) == ("/own", "https://r.test/", "404")

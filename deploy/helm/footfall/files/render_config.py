@@ -1,12 +1,13 @@
-"""Write footfall.toml for a pod: the ConfigMap's file with each site's write key filled in
-from the Secret.
+"""Write footfall.toml for a pod: the ConfigMap's file with each site's write key and webhook
+secrets filled in from the Secret.
 
 A site's write key belongs inside its [[sites]] table, and the whole list of sites is one
 setting, so neither an environment variable nor a second file can add the key to a site
 the ConfigMap describes. The ConfigMap therefore holds a placeholder string in its place,
 "@secret:write-key.SITE@", which this step, run by each pod's init container, replaces
-with the Secret's key `write-key.SITE` (mounted as a file) written as a TOML string. Only
-write keys are filled in this way: no other secret can be made to appear in a setting.
+with the Secret's key `write-key.SITE` (mounted as a file) written as a TOML string; a
+webhook's secret likewise, "@secret:webhook-secret.SITE.N@". Only these are filled in this
+way: no other secret can be made to appear in a setting.
 The result is parsed before it is written, so a missing key or a value TOML cannot hold
 stops the pod here, with its name, rather than confusing the process later.
 
@@ -23,7 +24,7 @@ import tomllib
 from pathlib import Path
 
 # A site id is schemas.names.NAME_PATTERN, which is also a valid key of a Secret.
-PLACEHOLDER = re.compile(r'"@secret:(write-key\.[A-Za-z0-9_.-]{1,64})@"')
+PLACEHOLDER = re.compile(r'"@secret:(write-key\.[A-Za-z0-9_.-]{1,64}|webhook-secret\.[A-Za-z0-9_.-]{1,64}\.[0-9]{1,2})@"')
 
 
 class RenderError(Exception):

@@ -22,6 +22,22 @@ app.kubernetes.io/instance: {{ (index . 0).Release.Name }}
 app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 
+{{/* "true" when a site lists webhooks: the deliverer and its objects are rendered. */}}
+{{- define "footfall.hasWebhooks" -}}
+{{- range .Values.config.sites -}}
+{{- if .webhooks -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret's keys of the webhook secrets: webhook-secret.SITE.N, one a hook. */}}
+{{- define "footfall.webhookSecretKeys" -}}
+{{- range $site := .Values.config.sites -}}
+{{- range $i, $_ := $site.webhooks -}}
+{{ printf "webhook-secret.%s.%d" $site.id $i }}
+{{ end -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "footfall.secretName" -}}
 {{- .Values.secrets.existingSecret | default (include "footfall.fullname" .) -}}
 {{- end -}}
@@ -69,9 +85,37 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- fail (printf "config.sites %s has a %s: it would be stored in the ConfigMap; put write keys in secrets.writeKeys (hash secrets are derived from the hash key)" $site.id $name) -}}
 {{- end -}}
 {{- end -}}
+{{- range $i, $hook := $site.webhooks -}}
+{{- if hasKey $hook "secret" -}}
+{{- fail (printf "config.sites %s webhooks[%d] has a secret: it would be stored in the ConfigMap; put it in secrets.webhookSecrets.%s[%d]" $site.id $i $site.id $i) -}}
+{{- end -}}
+{{- if not $.Values.secrets.existingSecret -}}
+{{- $secrets := index $.Values.secrets.webhookSecrets $site.id | default list -}}
+{{- $given := "" -}}
+{{- if lt $i (len $secrets) -}}{{- $given = index $secrets $i | toString -}}{{- end -}}
+{{- if lt (len $given) 16 -}}
+{{- fail (printf "secrets.webhookSecrets.%s[%d] is required for the site's webhook %d (16+ characters): its receiver checks the signatures with it" $site.id $i $i) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $site, $given := .Values.secrets.webhookSecrets -}}
+{{- $found := dict -}}
+{{- range $.Values.config.sites -}}
+{{- if eq (toString .id) $site -}}{{- $_ := set $found "hooks" (len (.webhooks | default list)) -}}{{- end -}}
+{{- end -}}
+{{- if not (hasKey $found "hooks") -}}
+{{- fail (printf "secrets.webhookSecrets names %s, which is not a site in config.sites" $site) -}}
+{{- end -}}
+{{- if ne (len $given) (int $found.hooks) -}}
+{{- fail (printf "secrets.webhookSecrets.%s has %d secrets for the site's %d webhooks" $site (len $given) (int $found.hooks)) -}}
+{{- end -}}
+{{- end -}}
+{{- if gt (int .Values.webhooks.replicas) $partitions -}}
+{{- fail (printf "webhooks.replicas is %d, more than the %d partitions of the change topics (kafka.eventsPartitions): a deliverer beyond them would hold no partition" (int .Values.webhooks.replicas) $partitions) -}}
 {{- end -}}
 {{- if .Values.secrets.existingSecret -}}
-{{- $given := dict "secrets.hashKey" .Values.secrets.hashKey "secrets.sinkToken" .Values.secrets.sinkToken "secrets.writeKeys" .Values.secrets.writeKeys "clickhouse.url" .Values.clickhouse.url "kafka.sasl.password" .Values.kafka.sasl.password -}}
+{{- $given := dict "secrets.hashKey" .Values.secrets.hashKey "secrets.sinkToken" .Values.secrets.sinkToken "secrets.writeKeys" .Values.secrets.writeKeys "secrets.webhookSecrets" .Values.secrets.webhookSecrets "clickhouse.url" .Values.clickhouse.url "kafka.sasl.password" .Values.kafka.sasl.password -}}
 {{- range $name, $value := $given -}}
 {{- if $value -}}
 {{- fail (printf "%s is set, but secrets.existingSecret %s holds it: leave %s empty" $name $.Values.secrets.existingSecret $name) -}}
@@ -82,12 +126,17 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 {{- end -}}
 
-{{/* footfall.toml as the ConfigMap holds it: each site's write key a placeholder that
-the init container fills from the Secret (files/render_config.py). */}}
+{{/* footfall.toml as the ConfigMap holds it: each site's write key and webhook secrets
+placeholders that the init container fills from the Secret (files/render_config.py). */}}
 {{- define "footfall.toml" -}}
 {{- $config := deepCopy .Values.config -}}
 {{- $sites := list -}}
 {{- range $site := $config.sites -}}
+{{- $hooks := list -}}
+{{- range $i, $hook := $site.webhooks -}}
+{{- $hooks = append $hooks (merge (dict "secret" (printf "@secret:webhook-secret.%s.%d@" $site.id $i)) $hook) -}}
+{{- end -}}
+{{- if $hooks -}}{{- $_ := set $site "webhooks" $hooks -}}{{- end -}}
 {{- $sites = append $sites (merge (dict "write_key" (printf "@secret:write-key.%s@" $site.id)) $site) -}}
 {{- end -}}
 {{- $_ := set $config "sites" $sites -}}
@@ -227,6 +276,10 @@ pod's address (files/metrics_relay.py): call with (list $ TARGET_PORT). */}}
       {{- range .Values.config.sites }}
       - key: write-key.{{ .id }}
         path: write-key.{{ .id }}
+      {{- end }}
+      {{- range splitList "\n" (include "footfall.webhookSecretKeys" . | trim) | compact }}
+      - key: {{ . }}
+        path: {{ . }}
       {{- end }}
 - name: run
   emptyDir:

@@ -112,8 +112,8 @@ def today() -> datetime:
 
 
 def pricing_row(printed: str) -> list[str]:
-    """The top pages' row of /pricing: path, views, visitors."""
-    [line] = [line for line in printed.splitlines() if "/pricing" in line]
+    """The top pages' row of /pricing: path, views, visitors (the paths section, later, has its own)."""
+    line = next(line for line in printed.splitlines() if "/pricing" in line)
     return [cell.strip() for cell in line.strip("│ ").split("│")]
 
 

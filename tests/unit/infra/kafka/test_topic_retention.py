@@ -3,7 +3,7 @@
 
 from infra.config import Retention
 from infra.kafka.admin import configured_topics
-from schemas.topics import ALL_TOPICS, DAY_MS, DEAD_LETTER, ERASURES, EVENT_TOPICS, VISITORS_CHANGELOG
+from schemas.topics import ALL_TOPICS, DAY_MS, DEAD_LETTER, ERASURES, EVENT_TOPICS, VISITORS_CHANGELOG, WEBHOOKS_DEAD
 
 
 def retention_ms(retention: Retention) -> dict[str, str]:
@@ -13,7 +13,7 @@ def retention_ms(retention: Retention) -> dict[str, str]:
 def test_each_group_gets_its_configured_retention() -> None:
     configured = retention_ms(Retention(event_topics_days=3, dead_letter_topic_days=14, erasures_topic_days=60))
     assert {configured[topic.name] for topic in EVENT_TOPICS} == {str(3 * DAY_MS)}
-    assert configured[DEAD_LETTER.name] == str(14 * DAY_MS)
+    assert configured[DEAD_LETTER.name] == configured[WEBHOOKS_DEAD.name] == str(14 * DAY_MS)
     assert configured[ERASURES.name] == str(60 * DAY_MS)
 
 

@@ -31,15 +31,17 @@ BATCH = [record(1, "crawler", True), record(2, "person", False), record(3, "craw
 
 def test_a_site_that_does_not_count_bots_stores_their_events_without_a_session() -> None:
     result = sessionise_batch(BATCH, {}.get, lambda site: Rules())
-    assert set(result.states) == {b"shop:person", b"shop:odd"}  # only a boolean true marks a bot
+    assert set(result.states) == {b"shop:person"}
     assert result.bots == {"shop": 2}
     published = [orjson.loads(value) for _, value in result.sessionised]
     assert [(p["event"]["event_id"], "session_id" in p["event"]) for p in published] == [
-        ("e1", False), ("e2", True), ("e3", False), ("e4", True),
+        ("e1", False), ("e2", True), ("e3", False),
     ]
-    assert {row.anonymous_id for _, row in result.sessions.values()} == {"person", "odd"}
+    # Only a boolean marks a bot: a record saying "yes" holds no event at all.
+    assert [reason for _, reason in result.malformed] == ["bot of a record of the events topic is text, not a boolean"]
+    assert {row.anonymous_id for _, row in result.sessions.values()} == {"person"}
     analysed = analyse_batch(result.placed, {}.get, ANALYTICS.for_site, lambda site: None)
-    assert set(analysed.states) == {b"shop:person", b"shop:odd"}
+    assert set(analysed.states) == {b"shop:person"}
 
 
 def test_a_site_that_counts_bots_sessionises_and_analyses_them() -> None:

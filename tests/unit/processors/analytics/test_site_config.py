@@ -81,9 +81,18 @@ def test_builtins_can_be_turned_off() -> None:
         ({"funnels": [{"name": "f", "window_s": 0, "steps": [{"event": "A"}]}]}, "window_s"),
         ({"funnels": [{"name": "f", "window_s": 60, "steps": [{"type": "clik"}]}]}, r"steps\[0\]: unknown type 'clik'"),
         ({"funnels": [{"name": "f", "window_s": 60, "steps": [{"event": "A"}]}] * 2}, "funnel names must be unique: f"),
+        ({"webhooks": [{"url": "https://crm.example/h", "secret": "0123456789abcdef", "on": ["segment_left"],
+                        "segments": ["cart_abandoners", "cart_abandonners"]}]}, "webhooks name segments the site does not have: cart_abandonners"),
     ],
 )
 def test_mistakes_name_the_site_and_what_is_wrong(site: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message) as error:
         site_config.for_sites(sites([{"id": "shop", "write_key": "k", **site}]))
     assert "sites.0" in str(error.value)
+
+
+def test_webhooks_may_filter_on_built_in_and_own_segments() -> None:
+    hook = {"url": "https://crm.example/h", "secret": "0123456789abcdef", "on": ["segment_entered"], "segments": ["purchasers", "vip"]}
+    own = [{"name": "vip", "field": "revenue", "op": "gte", "value": 1000}]
+    site = site_config.for_sites(sites([{"id": "shop", "write_key": "k", "segments": own, "webhooks": [hook]}])).for_site("shop")
+    assert site.webhook_segments == ("purchasers", "vip")

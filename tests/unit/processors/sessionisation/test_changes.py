@@ -17,7 +17,7 @@ RULES = Rules()  # a 30-minute gap, 5 minutes of lateness
 
 def event(n: int, minute: float, type_: str = "page_view", revenue: float | None = None) -> tuple[bytes, bytes]:
     ts = datetime.fromtimestamp(T0 + minute * 60, UTC).isoformat()
-    payload = {"event_id": f"e{n}", "site_id": "demo", "type": type_, "ts": ts, "anonymous_id": "a", "path": f"/p{n}"}
+    payload = {"event_id": f"e{n}", "site_id": "demo", "type": type_, "name": type_, "ts": ts, "received_at": ts, "anonymous_id": "a", "path": f"/p{n}"}
     if revenue is not None:
         payload["revenue"] = revenue
     return KEY, orjson.dumps(payload)

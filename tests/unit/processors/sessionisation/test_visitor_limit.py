@@ -66,3 +66,15 @@ def test_a_state_is_bounded_in_bytes_too_whatever_its_events_carry() -> None:
     assert more.over_limit == {"shop": 1} and more.duplicates == {"shop": 5}
     assert [event["event_id"] for _, event, _ in more.placed] == ["flood-501"]
     assert state_bytes(more.states[b"shop:flood"]) <= MAX_STATE_BYTES
+
+
+def test_a_record_that_holds_no_event_is_set_aside_and_the_events_around_it_are_placed() -> None:
+    """Found by fuzzing: a page's referrer sent as a list once stopped the worker."""
+    key, value = record(1)
+    broken = orjson.dumps({**orjson.loads(value), "event_id": "broken", "referrer": ["https://a.test/"]})
+    result = sessionise_batch([record(0), (key, broken), (None, value), record(2)], {}.get, lambda site: RULES)
+    assert [event["event_id"] for _, event, _ in result.placed] == ["flood-0", "flood-2"]
+    assert result.malformed == [
+        ((key, broken), "referrer of a record of the events topic is an array, not text or null"),
+        ((None, value), "a record of the events topic is not keyed by its site and visitor"),
+    ]
