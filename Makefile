@@ -11,7 +11,7 @@ DEBIAN_PACKAGES := openjdk-17-jre-headless maven hey clickhouse-server chromium 
 
 .PHONY: setup system-packages helm run test test-unit check bench lock
 
-setup: system-packages $(VENV)/.installed $(KAFKA_LIBS)/.complete $(TRACKER_BUILT) helm
+setup: system-packages $(VENV)/.installed $(KAFKA_LIBS)/.complete $(TRACKER_BUILT) helm $(CDNOW)
 
 system-packages:
 	@missing=""; for pkg in $(DEBIAN_PACKAGES); do \
@@ -53,6 +53,17 @@ helm:
 	  GOBIN=$(GO_CACHE)/bin GOPATH=$(GO_CACHE)/path GOMODCACHE=$(GO_CACHE)/mod GOCACHE=$(GO_CACHE)/build \
 	    $(GO) install -modcacherw helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); \
 	fi
+
+# The CDNOW sample of Fader, Hardie & Lee's BG/NBD paper (2,357 customers), which the
+# lifetimes wheel ships: the lifetime value models are checked against the paper on it.
+CDNOW := .cache/cdnow/CDNOW_sample.txt
+LIFETIMES_VERSION := 0.11.3
+
+$(CDNOW): | $(VENV)/.installed
+	mkdir -p .cache/cdnow
+	$(PY) -m pip download -q --no-deps lifetimes==$(LIFETIMES_VERSION) -d .cache/cdnow
+	$(PY) -c "import sys, zipfile; open(sys.argv[2], 'wb').write(zipfile.ZipFile(sys.argv[1]).read('lifetimes/datasets/CDNOW_sample.txt'))" \
+	  .cache/cdnow/Lifetimes-$(LIFETIMES_VERSION)-py3-none-any.whl $@
 
 run: setup
 	$(VENV)/bin/footfall up --demo

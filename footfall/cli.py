@@ -19,6 +19,7 @@ from rich.table import Table
 
 from footfall.reports import sections as report_sections
 from infra import config as config
+from footfall.clv.commands import clv_app
 from footfall.costs.parse import CostFileError, parse_costs
 from footfall.costs.store import store_costs
 from footfall.demo import DemoResult, run_demo
@@ -325,6 +326,9 @@ def report(
 
 costs_app = typer.Typer(help="Campaign costs, for CAC per campaign.", no_args_is_help=True)
 app.add_typer(costs_app, name="costs")
+
+
+app.add_typer(clv_app, name="clv")
 
 
 def default_site(settings: config.Settings) -> str:

@@ -218,6 +218,8 @@ class Retention(BaseModel):
     page_hourly_days: Days = 761
     # What a site paid for its campaigns, no personal data: ten years, as accounts are kept.
     campaign_costs_days: Days = 10 * 365
+    # Each fit of a site's lifetime value models: parameters, no personal data; ten years.
+    clv_models_days: Days = 10 * 365
     # The proof that a person's erasure was done: five years.
     erasure_audit_days: Days = 5 * 365
     # Kafka: the events and what the workers derive from them, the collector's dead letters,
@@ -300,6 +302,9 @@ class Settings(BaseSettings):
     # recomputed.
     segment_check_s: float = 60
     rfm_refresh_s: float = 300
+    # How often the lifetime value models of every site are fitted again on the purchases
+    # up to today (by one worker, the group's leader); 0 never, `footfall clv fit` only.
+    clv_refit_hours: float = Field(default=24, ge=0)
     # The profile of a visitor who never identified nor bought is dropped from the
     # worker's state (its rows in ClickHouse stay) after this many days without an event;
     # customers' profiles are kept. Checked every idle_check_s.

@@ -39,6 +39,7 @@ SHARDING_KEYS: dict[str, str] = {
     "invalid_events": "cityHash64(site_id, raw)",
     "rejected_rows": "cityHash64(site_id, key)",
     "campaign_costs": "cityHash64(site_id, day, utm_source, utm_medium, utm_campaign)",
+    "clv_models": "cityHash64(site_id)",
     "erasure_audit": "cityHash64(site_id)",
     "heatmap_clicks": "cityHash64(site_id, path, hour)",
     "scroll_reach": "cityHash64(site_id, path, hour)",
@@ -53,8 +54,9 @@ CREATE_MATERIALIZED_VIEW = re.compile(rf"^CREATE MATERIALIZED VIEW IF NOT EXISTS
 DROP_VIEW = re.compile(rf"^DROP VIEW IF EXISTS {NAME}$")
 ALTER_TABLE = re.compile(rf"^ALTER TABLE {NAME} (.*)$", re.DOTALL)
 CREATE_DATABASE = re.compile(rf"^CREATE DATABASE IF NOT EXISTS {DATABASE}$")
-# A column type with up to two levels of parentheses: LowCardinality(String), DateTime64(3, 'UTC').
-ADD_COLUMN = re.compile(r"ADD COLUMN IF NOT EXISTS \w+ \w+(?:\((?:[^()]|\([^()]*\))*\))?")
+# A column added or retyped, with a type of up to two levels of parentheses:
+# LowCardinality(String), DateTime64(3, 'UTC').
+COLUMN_CHANGE = re.compile(r"(?:ADD COLUMN IF NOT EXISTS|MODIFY COLUMN IF EXISTS) \w+ \w+(?:\((?:[^()]|\([^()]*\))*\))?")
 SOURCE = re.compile(rf"\bFROM {NAME}\b")
 
 
@@ -101,11 +103,11 @@ def table_forms(table: str, columns: str, engine: str, arguments: str | None, re
 
 
 def alter_forms(table: str, commands: str, on: str) -> tuple[str, ...]:
-    """Every change to the local tables; new columns to the Distributed table as well, whose
-    column list is its own."""
+    """Every change to the local tables; new and retyped columns to the Distributed table as
+    well, whose column list is its own."""
     commands = commands.replace("non_replicated_deduplication_window", "replicated_deduplication_window")
     local_alter = f"ALTER TABLE {local(table)}{on} {commands}"
-    columns = ADD_COLUMN.findall(commands)
+    columns = COLUMN_CHANGE.findall(commands)
     return (local_alter, f"ALTER TABLE {DATABASE}.{table}{on} {', '.join(columns)}") if columns else (local_alter,)
 
 

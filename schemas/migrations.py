@@ -9,6 +9,7 @@ from schemas.rollups import ROLLUPS, page_stats_view
 from schemas.tables import (
     ANALYTICS_TABLES,
     CAMPAIGN_COSTS_DDL,
+    CLV_MODELS_DDL,
     CUSTOMERS_DDL,
     DATABASE,
     ERASURE_AUDIT_DDL,
@@ -77,6 +78,15 @@ BOT_MARK = (
     page_stats_view(" WHERE bot = 0"),
 )
 
+# Probabilistic lifetime value: the fits, and each customer's figures from the latest fit of
+# their site, NULL until the site's first fit (as clv_predicted, which the old formula gave
+# every buyer).
+CLV_FIGURES = (
+    *(f"ALTER TABLE {DATABASE}.customers ADD COLUMN IF NOT EXISTS {column} Nullable(Float64)"
+      for column in ("p_alive", "expected_purchases_90d", "expected_purchases_365d")),
+    f"ALTER TABLE {DATABASE}.customers MODIFY COLUMN IF EXISTS clv_predicted Nullable(Float64)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, sessions and dead-lettered messages", (EVENTS_DDL, SESSIONS_DDL, INVALID_EVENTS_DDL)),
     Migration(2, "insert deduplication for replayed batches", INSERT_DEDUPLICATION),
@@ -96,6 +106,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "rows the sink set aside, with the reason", (REJECTED_ROWS_DDL, *deduplicated(("rejected_rows",)))),
     Migration(9, "the bot mark on events, and rollups that keep bots apart", BOT_MARK),
     Migration(11, "the erasure audit, and the lookup of a person's ids", (ERASURE_AUDIT_DDL, PERSON_IDS_DDL, PERSON_HOURS_DDL)),
+    Migration(12, "customer lifetime value models, and each customer's P(alive), expected purchases and CLV", (CLV_MODELS_DDL, *CLV_FIGURES)),
 )
 
 MIGRATIONS_TABLE_DDL = f"""

@@ -23,6 +23,7 @@ AGED_BY: dict[str, str] = {
     # The last step the visitor reached in the funnel.
     "funnel_progress": "toDateTime(arrayMax(step_at))",
     "campaign_costs": "day",
+    "clv_models": "toDateTime(fitted_at)",
     **{rollup.table: "hour" for rollup in ROLLUPS},
     "erasure_audit": "toDateTime(requested_at)",
 }

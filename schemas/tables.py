@@ -208,6 +208,31 @@ FROM
 )
 """
 
+# Every fit of a site's lifetime value models (`footfall clv fit` and the refit timer): when,
+# on the purchases up to which day, over how many customers, the BG/NBD parameters (r, alpha
+# in days, a, b), the Gamma-Gamma ones (p, q, v) and the BG/NBD log-likelihood at the
+# maximum. A fit replayed from its topic has the same key and collapses.
+CLV_MODELS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {DATABASE}.clv_models
+(
+    site_id          LowCardinality(String),
+    fitted_at        DateTime64(3, 'UTC'),
+    calibration_end  Date,
+    customers        UInt32,
+    r                Float64,
+    alpha            Float64,
+    a                Float64,
+    b                Float64,
+    p                Float64,
+    q                Float64,
+    v                Float64,
+    log_likelihood   Float64
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(fitted_at)
+ORDER BY (site_id, fitted_at)
+"""
+
 ANALYTICS_TABLES = ("segment_membership", "segment_changes", "customers", "funnel_progress")
 
 # What a site paid per campaign and day, imported from CSV (`footfall costs import`). The

@@ -122,6 +122,18 @@ ERASURES = Topic(
     extra_config={"cleanup.policy": "compact,delete", "segment.ms": str(DAY_MS)},
 )
 
+# Each site's customer lifetime value models, one record per fit keyed by the site, from
+# `footfall clv fit` and the refit timer: compacted, so the latest fit of every site stays
+# for the workers to read whole at start, and the sink stores every fit as a row of
+# footfall.clv_models. Holds model parameters, never a person's data.
+CLV_MODELS = Topic(
+    name="footfall.clv_models",
+    partitions=1,
+    retention_ms=7 * DAY_MS,
+    description="each site's fitted BG/NBD and Gamma-Gamma parameters, the latest per site kept",
+    extra_config={"cleanup.policy": "compact", "segment.ms": str(DAY_MS)},
+)
+
 # Webhook deliveries the deliverer gave up on (a receiver refusing, or failing for longer
 # than the retry time), each with its reason, attempts and the body it would have sent.
 WEBHOOKS_DEAD = Topic(
@@ -138,5 +150,5 @@ EVENT_TOPICS: tuple[Topic, ...] = (EVENTS, SESSIONISED, SESSIONS, SEGMENT_CHANGE
 
 ALL_TOPICS: tuple[Topic, ...] = (
     EVENTS, DEAD_LETTER, SESSIONISED, SESSIONS, VISITORS_CHANGELOG, SESSIONISER_LEADER,
-    SEGMENT_CHANGES, CUSTOMERS, FUNNEL_PROGRESS, PROFILES_CHANGELOG, ERASURES, WEBHOOKS_DEAD,
+    SEGMENT_CHANGES, CUSTOMERS, FUNNEL_PROGRESS, PROFILES_CHANGELOG, ERASURES, WEBHOOKS_DEAD, CLV_MODELS,
 )

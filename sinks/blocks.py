@@ -25,6 +25,7 @@ MONTH_COLUMNS = {
     "segment_changes": "at",
     "campaign_costs": "day",
     "rejected_rows": "rejected_at",
+    "clv_models": "fitted_at",
 }
 # Where ClickHouse says a text input went wrong: "(at row 2501)", counted from 1.
 ROW_NUMBER = re.compile(r"\(at row (\d+)\)")

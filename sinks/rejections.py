@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
+from schemas.topics import CLV_MODELS, CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 
 REJECTED_ROWS = "rejected_rows"
 
@@ -29,6 +29,7 @@ TOPIC_TABLES = {
     SEGMENT_CHANGES.name: "segment_changes",
     CUSTOMERS.name: "customers",
     FUNNEL_PROGRESS.name: "funnel_progress",
+    CLV_MODELS.name: "clv_models",
 }
 
 # Bounds on what is kept of a row, its reason and its site, in characters: a refused row

@@ -15,8 +15,9 @@ from typing import Any
 import orjson
 
 from infra.erasures import Forgotten
+from schemas.clv import ClvFit
 from schemas.tables import DATABASE
-from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
+from schemas.topics import CLV_MODELS, CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 from sinks.rejections import REJECTED_ROWS, TOPIC_TABLES, Rejection, unreadable
 
 EVENT_STRING_COLUMNS = (
@@ -120,6 +121,13 @@ def funnel_row(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def clv_model_row(record: dict[str, Any]) -> dict[str, Any]:
+    """A fit as published, checked (a parameter that is no positive finite number is refused)."""
+    fit = ClvFit.model_validate(record)
+    row = fit.model_dump(exclude={"fitted_at_ms", "calibration_end"})
+    return {**row, "fitted_at": clickhouse_time(fit.fitted_at_ms), "calibration_end": fit.calibration_end.isoformat()}
+
+
 def quote(value: str) -> str:
     """A ClickHouse string literal: backslashes escaped first, so none can unescape a quote."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -216,6 +224,8 @@ class RowBatch:
             self.add_analytics("customers", customers_table_row(record))
         elif topic == FUNNEL_PROGRESS.name:
             self.add_analytics("funnel_progress", funnel_row(record))
+        elif topic == CLV_MODELS.name:
+            self.add_analytics("clv_models", clv_model_row(record))
         else:
             raise ValueError(f"the sink does not read {topic}")
 

@@ -21,13 +21,15 @@ from infra.erasures import Forgotten
 from infra.kafka.erasure_reader import ErasureReader
 from infra.keys import site_key
 from infra.retry import Backoff, retry_async
-from schemas.topics import CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
+from schemas.topics import CLV_MODELS, CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 from sinks import metrics
 from sinks.rows import NOBODY, RowBatch
 from sinks.service import Writer, Written
 
 log = logging.getLogger("footfall.sink")
-TOPICS = (SESSIONISED.name, SESSIONS.name, DEAD_LETTER.name, SEGMENT_CHANGES.name, CUSTOMERS.name, FUNNEL_PROGRESS.name)
+TOPICS = (
+    SESSIONISED.name, SESSIONS.name, DEAD_LETTER.name, SEGMENT_CHANGES.name, CUSTOMERS.name, FUNNEL_PROGRESS.name, CLV_MODELS.name,
+)
 GROUP_ID = "footfall-sink"
 
 

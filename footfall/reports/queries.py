@@ -131,10 +131,15 @@ GROUP BY currency ORDER BY total DESC"""
 
 
 def clv(scope: Scope) -> str:
+    """Quantiles over the buying customers of what they spent, of their predicted value and
+    of P(alive) (the latter two over those the site's latest fit gives one), and how many
+    are likely alive (P(alive) at least a half)."""
     levels = ", ".join(str(level) for level in QUANTILES)
     return f"""
 SELECT count() AS customers, quantiles({levels})(clv_historical) AS historical,
-       quantiles({levels})(clv_predicted) AS predicted
+       quantiles({levels})(clv_predicted) AS predicted, quantiles({levels})(p_alive) AS alive,
+       count(p_alive) AS fitted, countIf(p_alive >= 0.5) AS likely_alive,
+       sum(clv_predicted) AS predicted_total, sum(expected_purchases_90d) AS purchases_90d
 FROM {DATABASE}.customers FINAL
 WHERE purchases > 0 AND {scope.site_filter}
 HAVING customers > 0"""
@@ -223,12 +228,14 @@ GROUP BY cohort_week, week_number ORDER BY cohort_week, week_number"""
 def cac(scope: Scope) -> str:
     """A customer is acquired by the campaign (utm source, medium, campaign) of the session
     of their first purchase ever; CAC is the campaign's cost in the period over the
-    customers it acquired in the period."""
+    customers it acquired in the period. Their value is what they spent so far (historical
+    CLV) and the discounted value predicted from the site's latest fit (NULL before one),
+    averaged; CLV:CAC sets their sum against what acquiring one of them cost."""
     return f"""
 WITH acquired AS
 (
     SELECT s.site_id AS site_id, s.utm_source AS utm_source, s.utm_medium AS utm_medium, s.utm_campaign AS utm_campaign,
-           count() AS customers
+           count() AS customers, avg(c.clv_historical) AS clv_historical, avg(c.clv_predicted) AS clv_predicted
     FROM
     (
         SELECT site_id, anonymous_id, argMin(session_id, (ts, event_id)) AS session_id, min(ts) AS first_purchase
@@ -239,6 +246,12 @@ WITH acquired AS
     ) AS p
     INNER JOIN (SELECT * FROM {DATABASE}.sessions FINAL WHERE {scope.site_filter}) AS s
         ON s.site_id = p.site_id AND s.session_id = p.session_id
+    LEFT JOIN
+    (
+        SELECT site_id, anonymous_id, clv_historical, clv_predicted
+        FROM {DATABASE}.customers FINAL
+        WHERE {scope.site_filter} AND is_deleted = 0
+    ) AS c ON c.site_id = p.site_id AND c.anonymous_id = p.anonymous_id
     GROUP BY site_id, utm_source, utm_medium, utm_campaign
 ),
 spent AS
@@ -250,7 +263,9 @@ spent AS
 )
 SELECT spent.site_id AS site_id, spent.utm_source AS utm_source, spent.utm_medium AS utm_medium,
        spent.utm_campaign AS utm_campaign, spent.cost AS cost, spent.currency AS currency,
-       acquired.customers AS customers, if(customers > 0, cost / customers, NULL) AS cac
+       acquired.customers AS customers, if(customers > 0, cost / customers, NULL) AS cac,
+       if(customers > 0, acquired.clv_historical, NULL) AS clv_historical, acquired.clv_predicted AS clv_predicted,
+       if(cac > 0, (clv_historical + ifNull(clv_predicted, 0)) / cac, NULL) AS clv_to_cac
 FROM spent LEFT JOIN acquired
     ON acquired.site_id = spent.site_id AND acquired.utm_source = spent.utm_source
    AND acquired.utm_medium = spent.utm_medium AND acquired.utm_campaign = spent.utm_campaign

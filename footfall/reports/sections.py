@@ -142,13 +142,23 @@ def revenue(rows: Rows) -> RenderableType:
     return titled("Revenue", table(("currency", "orders", "revenue", "AOV", "buyers"), body))
 
 
+CLV_ROWS = {"historical": "spent so far", "predicted": "predicted CLV", "alive": "P(alive)"}
+
+
 def clv(rows: Rows) -> RenderableType:
     if not rows:
         return empty("Customer lifetime value")
     row = rows[0]
     columns = ("", *(f"p{round(level * 100)}" for level in QUANTILES))
-    body = [[kind, *(number(value) for value in row[kind])] for kind in ("historical", "predicted")]
-    return titled("Customer lifetime value", table(columns, body, f"over {row['customers']:,} buying customers"))
+    fitted = row["fitted"]
+    kinds = CLV_ROWS if fitted else {"historical": CLV_ROWS["historical"]}
+    body = [[label, *(number(value) for value in row[kind])] for kind, label in kinds.items()]
+    if not fitted:
+        caption = f"over {row['customers']:,} buying customers; predicted CLV and P(alive) after the first fit (footfall clv fit)"
+    else:
+        caption = (f"over {row['customers']:,} buying customers; {row['likely_alive']:,} of {fitted:,} likely alive (P(alive) ≥ 0.5), "
+                   f"{number(row['purchases_90d'], 1)} purchases expected in 90 days, {number(row['predicted_total'])} predicted in all")
+    return titled("Customer lifetime value", table(columns, body, caption))
 
 
 def surveys(scores: Rows, weeks: Rows) -> RenderableType:
@@ -195,16 +205,30 @@ def retention(rows: Rows) -> RenderableType:
     return titled("Retention", table(columns, body, "share of each cohort active N weeks after its first week"))
 
 
+def money(value: float | None, currency: str) -> str:
+    return "–" if value is None else f"{number(value)} {currency}"
+
+
+def clv_to_cac(ratio: float | None) -> str:
+    """The ratio, marked where the customers are worth less than they cost."""
+    if ratio is None:
+        return "–"
+    return f"{ratio:.2f}" + (" ✗ worth less than they cost" if ratio < 1 else "")
+
+
 def cac(rows: Rows) -> RenderableType:
     if not rows:
         return titled("CAC per campaign", Text(f"  {NO_DATA}: import campaign costs with footfall costs import", style="dim"))
     body = [
-        [r["site_id"], r["utm_source"], r["utm_medium"], r["utm_campaign"], f"{number(r['cost'])} {r['currency']}",
-         f"{r['customers']:,}", "–" if r["cac"] is None else f"{number(r['cac'])} {r['currency']}"]
+        [r["site_id"], r["utm_source"], r["utm_medium"], r["utm_campaign"], money(r["cost"], r["currency"]), f"{r['customers']:,}",
+         money(r["cac"], r["currency"]), money(r["clv_historical"], r["currency"]), money(r["clv_predicted"], r["currency"]),
+         clv_to_cac(r["clv_to_cac"])]
         for r in rows
     ]
-    columns = ("site", "source", "medium", "campaign", "cost", "customers", "CAC")
-    return titled("CAC per campaign", table(columns, body, "customers: first purchase in a session from the campaign"))
+    columns = ("site", "source", "medium", "campaign", "cost", "customers", "CAC", "CLV so far", "CLV predicted", "CLV:CAC")
+    caption = ("customers: first purchase in a session from the campaign; CLV: their average spend so far and predicted "
+               "(discounted, from the latest fit); CLV:CAC = (so far + predicted) / CAC")
+    return titled("CAC per campaign", table(columns, body, caption))
 
 
 def build(query: Query, scope: Scope) -> Iterator[RenderableType]:

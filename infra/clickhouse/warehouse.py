@@ -122,11 +122,16 @@ def sink_error(body: bytes) -> str:
         return body.decode(errors="replace")[:500]
 
 
+def sink_client(settings: Settings) -> httpx.Client:
+    """A client of the sink's port that sends the sink's token."""
+    return httpx.Client(timeout=SINK_TIMEOUT_S, headers={"Authorization": f"Bearer {sink_token(settings)}"})
+
+
 @contextmanager
 def open_warehouse(settings: Settings) -> Iterator[Warehouse]:
     """The sink's port when the sink answers, else the configured backend, closed on leaving."""
     if http_ok(f"{settings.sink_url}/healthz"):
-        with httpx.Client(timeout=SINK_TIMEOUT_S, headers={"Authorization": f"Bearer {sink_token(settings)}"}) as client:
+        with sink_client(settings) as client:
             yield ThroughSink(settings.sink_url, client)
         return
     backend = open_backend(settings)

@@ -148,3 +148,13 @@ class Publisher:
                 return bool(await self.producer.client.fetch_all_metadata())
         except (TimeoutError, KafkaError, KafkaUnavailable, OSError):
             return False
+
+
+async def publish_once(connection: KafkaConnection, ack_timeout_s: float, records: Sequence[Record], client_id: str, attempts: int) -> None:
+    """A command's few records: connected (a few tries), published, acknowledged, closed."""
+    publisher = Publisher(connection, ack_timeout_s, client_id=client_id)
+    try:
+        await publisher.start(attempts=attempts)
+        await publisher.publish(records)
+    finally:
+        await publisher.stop()

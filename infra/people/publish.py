@@ -9,7 +9,7 @@ import asyncio
 from aiokafka.errors import KafkaError
 
 from infra.config import Settings
-from infra.kafka.publisher import KafkaUnavailable, Publisher, Record
+from infra.kafka.publisher import KafkaUnavailable, Record, publish_once
 from infra.people.finding import Refused
 from schemas.erasures import Erasure
 from schemas.topics import ERASURES
@@ -27,21 +27,14 @@ def erasure_record(erasure: Erasure) -> Record:
     return Record(ERASURES.name, erasure.key, erasure.model_dump_json().encode())
 
 
-async def _publish(settings: Settings, erasure: Erasure) -> None:
-    publisher = Publisher(settings.kafka, settings.kafka_ack_timeout_s, client_id="footfall-erasure")
-    try:
-        await publisher.start(attempts=CONNECT_ATTEMPTS)
-        await publisher.publish([erasure_record(erasure)])
-    finally:
-        await publisher.stop()
-
-
 def publish_erasure(settings: Settings, erasure: Erasure) -> None:
     """Publish and wait for the acknowledgement (on an event loop of its own, so that it
     serves a command and a worker thread of the sink alike); ErasureNotPublished if Kafka
     does not acknowledge."""
     try:
-        asyncio.run(_publish(settings, erasure))
+        asyncio.run(publish_once(
+            settings.kafka, settings.kafka_ack_timeout_s, [erasure_record(erasure)], "footfall-erasure", CONNECT_ATTEMPTS,
+        ))
     except (KafkaError, KafkaUnavailable, OSError) as exc:
         raise ErasureNotPublished(
             f"Kafka at {settings.kafka_bootstrap} did not acknowledge the erasure record ({exc or type(exc).__name__}); "

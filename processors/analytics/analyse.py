@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from processors.analytics import funnels, rfm
+from processors.analytics.clv.value import Fitted
 from processors.analytics.site_config import SiteAnalytics
 from processors.sessionisation.sessionise import KeyValue, Placed, visitor_of
 from processors.analytics.customer_rows import customer_row
@@ -78,10 +79,12 @@ def _change_record(state: CustomerState, change: Change, version: int, rule: str
     })
 
 
-def _customer_records(key: bytes, state: CustomerState, site: SiteAnalytics, bounds: rfm.Boundaries | None, outputs: CustomerOutputs) -> None:
+def _customer_records(
+    key: bytes, state: CustomerState, site: SiteAnalytics, bounds: rfm.Boundaries | None, fitted: Fitted | None, outputs: CustomerOutputs
+) -> None:
     """The current row, and a deleting row for the id it was published under before."""
     # The row's fields are all plain values: its __dict__ is the record (asdict copies deeply, slowly).
-    row = {**vars(customer_row(state.profile, bounds, state.clock_ms, site.analytics.clv_model)), "version": state.seq}
+    row = {**vars(customer_row(state.profile, bounds, state.clock_ms, fitted, site.analytics.clv_horizon)), "version": state.seq}
     if state.customer_id is not None and state.customer_id != row["customer_id"]:
         outputs.retired.append((key, orjson.dumps({**row, "customer_id": state.customer_id, "is_deleted": 1})))
     outputs.customers[key] = orjson.dumps({**row, "is_deleted": 0})
@@ -107,10 +110,14 @@ def refresh(
     return state
 
 
-def write_customer(key: bytes, state: CustomerState, site: SiteAnalytics, bounds: rfm.Boundaries | None, outputs: CustomerOutputs) -> None:
-    """The customer's row as of the state's clock and version, and a deleting row for the
-    id it was published under before, if the customer goes by another now."""
-    _customer_records(key, state, site, bounds, outputs)
+def write_customer(
+    key: bytes, state: CustomerState, site: SiteAnalytics, bounds: rfm.Boundaries | None, outputs: CustomerOutputs,
+    fitted: Fitted | None = None,
+) -> None:
+    """The customer's row as of the state's clock and version, with the lifetime value of
+    the site's latest `fitted` models, and a deleting row for the id it was published under
+    before, if the customer goes by another now."""
+    _customer_records(key, state, site, bounds, fitted, outputs)
     outputs.states[key] = evolve(state, customer_id=state.profile.customer_id)
 
 
@@ -141,6 +148,7 @@ def analyse_batch(
     stored: Callable[[bytes], CustomerState | None],
     site_of: Callable[[str], SiteAnalytics],
     bounds_of: Callable[[str], rfm.Boundaries | None],
+    fitted_of: Callable[[str], Fitted | None] = lambda site_id: None,
 ) -> CustomerOutputs:
     """Every event of a sessionised batch, in order, over the visitors' stored states."""
     outputs = CustomerOutputs()
@@ -157,7 +165,7 @@ def analyse_batch(
         refresh(key, state, site, max(state.clock_ms, ts_ms), bounds, outputs, customer_changed=True)
         rows_due[key] = (site, bounds)
     for key, (site, bounds) in rows_due.items():
-        write_customer(key, outputs.states[key], site, bounds, outputs)
+        write_customer(key, outputs.states[key], site, bounds, outputs, fitted_of(outputs.states[key].profile.site_id))
     return outputs
 
 

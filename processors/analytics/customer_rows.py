@@ -1,11 +1,14 @@
 """A customer's current row (purchases, RFM, lifetime value, latest survey answers), keyed by
-customer id and rewritten whenever the profile or the site's RFM boundaries change."""
+customer id and rewritten whenever the profile, the site's RFM boundaries or its lifetime
+value models change."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from processors.analytics import rfm
+from processors.analytics.clv import summary
+from processors.analytics.clv.value import Fitted, Horizon, Prediction, predict
 from processors.analytics.profiles import CustomerProfile
 from processors.analytics.surveys import Answer, nps_category
 
@@ -29,7 +32,12 @@ class CustomerRow:
     m_score: int | None
     rfm_segment: str | None
     clv_historical: float
-    clv_predicted: float
+    # From the site's latest fit (processors.analytics.clv); None before its first fit, for
+    # a visitor who never bought, and where the model gives no finite figure.
+    clv_predicted: float | None
+    p_alive: float | None
+    expected_purchases_90d: float | None
+    expected_purchases_365d: float | None
     nps: int | None
     nps_category: str | None
     csat: int | None
@@ -49,8 +57,22 @@ def _answered_ms(answer: Answer | None) -> int | None:
     return answer.ts_ms if answer else None
 
 
-def customer_row(profile: CustomerProfile, bounds: rfm.Boundaries | None, now_ms: int, model: rfm.ClvModel) -> CustomerRow:
+NO_PREDICTION = Prediction(None, None, None, None)
+
+
+def prediction(profile: CustomerProfile, now_ms: int, fitted: Fitted | None, horizon: Horizon) -> Prediction:
+    """The customer's figures with their calibration ending today (by the evaluation clock)."""
+    if fitted is None:
+        return NO_PREDICTION
+    calibrated = summary.from_daily(profile.purchase_days, now_ms // summary.DAY_MS)
+    return NO_PREDICTION if calibrated is None else predict(fitted, calibrated, horizon)
+
+
+def customer_row(
+    profile: CustomerProfile, bounds: rfm.Boundaries | None, now_ms: int, fitted: Fitted | None, horizon: Horizon
+) -> CustomerRow:
     scores = rfm.scores(profile, bounds)
+    predicted = prediction(profile, now_ms, fitted, horizon)
     nps, csat, ces = (profile.surveys.get(name) for name in ("nps", "csat", "ces"))
     return CustomerRow(
         site_id=profile.site_id,
@@ -68,7 +90,10 @@ def customer_row(profile: CustomerProfile, bounds: rfm.Boundaries | None, now_ms
         m_score=scores.m if scores else None,
         rfm_segment=scores.group if scores else None,
         clv_historical=profile.revenue,
-        clv_predicted=rfm.clv_predicted(profile, now_ms, model),
+        clv_predicted=predicted.clv,
+        p_alive=predicted.p_alive,
+        expected_purchases_90d=predicted.expected_purchases_90d,
+        expected_purchases_365d=predicted.expected_purchases_365d,
         nps=_score(nps),
         nps_category=nps_category(nps.score) if nps else None,
         csat=_score(csat),

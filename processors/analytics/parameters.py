@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from processors.analytics.rfm import ClvModel
+from processors.analytics.clv.value import Horizon
 
 
 class Parameters(BaseModel):
@@ -23,8 +23,10 @@ class Parameters(BaseModel):
     high_value_revenue: float = Field(default=500.0, ge=0)
     engaged_seconds: float = Field(default=120.0, ge=0)
     deep_scroll_pct: float = Field(default=75.0, ge=0, le=100)
-    clv_lifetime_years: float = Field(default=3.0, gt=0)
-    clv_min_tenure_days: float = Field(default=365.0, gt=0)
+    # Predicted lifetime value: the purchases of this many months ahead, each month's
+    # value discounted at this rate (1 % a month is about 12.7 % a year).
+    clv_horizon_months: int = Field(default=12, ge=1, le=120)
+    clv_monthly_discount: float = Field(default=0.01, ge=0, le=1)
     # How late (behind the visitor's newest event) an event may be and still be placed
     # exactly in the visitor's funnels; see processors.analytics.funnels.
     funnel_lateness_hours: float = Field(default=7 * 24.0, ge=0)
@@ -36,5 +38,5 @@ class Parameters(BaseModel):
         return self
 
     @property
-    def clv_model(self) -> ClvModel:
-        return ClvModel(lifetime_years=self.clv_lifetime_years, min_tenure_days=self.clv_min_tenure_days)
+    def clv_horizon(self) -> Horizon:
+        return Horizon(months=self.clv_horizon_months, monthly_discount=self.clv_monthly_discount)

@@ -21,6 +21,7 @@ CART_EVENTS = (PRODUCT_ADDED_EVENT, CHECKOUT_STARTED_EVENT)
 # the collector's (collector.geo).
 LATEST_FIELDS = ("user_id", "device", "browser", "os", "locale", "country", "region", "city")
 RECENT_IDS_LIMIT = 512
+DAY_MS = 86_400_000
 RECENT_SESSIONS_LIMIT = 64
 
 
@@ -81,6 +82,10 @@ class CustomerProfile:
     acquisition: Stamped | None = None  # value: Acquisition
     surveys: Mapping[str, surveys.Answer] = field(default_factory=dict)
     order_ids: frozenset[str] = frozenset()
+    # Spend per UTC day with a purchase (days since the epoch): the lifetime value models
+    # count a day's purchases as one transaction. At most one entry a day of the
+    # collector's horizon.
+    purchase_days: Mapping[int, float] = field(default_factory=dict)
     recent_sessions: tuple[str, ...] = ()
     recent_ids: tuple[str, ...] = ()
 
@@ -182,10 +187,13 @@ def _purchase(profile: CustomerProfile, event: Mapping[str, Any], ts_ms: int) ->
     order_id = event.get("order_id")
     if order_id and order_id in profile.order_ids:
         return profile
+    revenue = _number(event.get("revenue"))
+    day = ts_ms // DAY_MS
     return evolve(
         profile,
         purchases=profile.purchases + 1,
-        revenue=profile.revenue + _number(event.get("revenue")),
+        revenue=profile.revenue + revenue,
+        purchase_days={**profile.purchase_days, day: profile.purchase_days.get(day, 0.0) + revenue},
         first_purchase_ms=_min(profile.first_purchase_ms, ts_ms),
         last_purchase_ms=_max(profile.last_purchase_ms, ts_ms),
         products=_products(profile.products, _ordered_products(event.get("properties") or {})),

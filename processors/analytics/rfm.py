@@ -1,4 +1,4 @@
-"""RFM scores and groups, average order value and customer lifetime value. Scores are 1-5 by
+"""RFM scores and groups and average order value. Scores are 1-5 by
 quintiles over the site's purchasers (`boundaries`, recomputed periodically), each
 customer scored against them (`scores`); percentiles match ClickHouse's
 quantileExactInclusive so the figures can be checked in SQL."""
@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 DAY_MS = 86_400_000
-YEAR_DAYS = 365.25
 QUINTILES = (0.2, 0.4, 0.6, 0.8)
 
 # Rows are R scores 5 (most recent) down to 1, columns F scores 1 to 5.
@@ -27,7 +26,7 @@ GROUP_NAMES = tuple(dict.fromkeys(GROUPS.values()))
 
 
 class Purchaser(Protocol):
-    """What RFM and lifetime value need of a customer (a CustomerProfile has it)."""
+    """What RFM needs of a customer (a CustomerProfile has it)."""
 
     purchases: int
     revenue: float
@@ -58,14 +57,6 @@ class Scores:
     @property
     def group(self) -> str:
         return GROUPS[(self.r, self.f)]
-
-
-@dataclass(frozen=True)
-class ClvModel:
-    """How predicted lifetime value extrapolates: over how many years, from how long a tenure at least."""
-
-    lifetime_years: float = 3.0
-    min_tenure_days: float = 365.0
 
 
 def quantile(ordered: Sequence[float], level: float) -> float:
@@ -118,12 +109,3 @@ def recency_days(customer: Purchaser, now_ms: int) -> float | None:
     if customer.last_purchase_ms is None:
         return None
     return max(0, now_ms - customer.last_purchase_ms) / DAY_MS
-
-
-def clv_predicted(customer: Purchaser, now_ms: int, model: ClvModel) -> float:
-    average = aov(customer)
-    if average is None or customer.first_purchase_ms is None:
-        return 0.0
-    tenure_days = max((now_ms - customer.first_purchase_ms) / DAY_MS, model.min_tenure_days)
-    per_year = customer.purchases * YEAR_DAYS / tenure_days
-    return average * per_year * model.lifetime_years

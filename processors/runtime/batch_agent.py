@@ -83,7 +83,10 @@ async def process_batches(worker: Worker, stream: faust.StreamT) -> None:
                         records, erased = without_forgotten(records, worker.forgotten)
                         metrics.record_erased(erased)
                     result = sessionise_batch(records, found, worker.rules.for_site)
-                    analysed = analyse_batch(result.placed, worker.profiles.data.get, worker.analytics.for_site, worker.bounds.get)
+                    analysed = analyse_batch(
+                        result.placed, worker.profiles.data.get, worker.analytics.for_site, worker.bounds.get,
+                        worker.clv_models.fitted.get,
+                    )
                     records = [Record(SESSIONISED.name, key, value) for key, value in result.sessionised]
                     records += [Record(SESSIONS.name, key, value) for key, value in result.session_records()]
                     records += set_aside_records(result.malformed)

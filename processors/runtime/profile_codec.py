@@ -34,6 +34,7 @@ def dump_profile(p: CustomerProfile) -> dict[str, Any]:
         ],
         "surveys": {k: [a.survey, a.score, a.ts_ms, a.event_id, a.comment] for k, a in p.surveys.items()},
         "orders": sorted(p.order_ids),
+        "days": sorted(p.purchase_days.items()),
         "recent_sessions": list(p.recent_sessions),
         "recent_ids": list(p.recent_ids),
     }
@@ -48,6 +49,9 @@ def load_profile(d: dict[str, Any]) -> CustomerProfile:
         acquisition=None if acquisition is None else Stamped(Acquisition(*acquisition[0]), acquisition[1], acquisition[2]),
         surveys={k: Answer(*v) for k, v in d["surveys"].items()},
         order_ids=frozenset(d["orders"]),
+        # States saved before purchase days were kept have none: no lifetime value figures
+        # for such a customer until their next purchase, or a replay, rebuilds them.
+        purchase_days={day: spend for day, spend in d.get("days", ())},
         recent_sessions=tuple(d["recent_sessions"]),
         recent_ids=tuple(d["recent_ids"]),
     )

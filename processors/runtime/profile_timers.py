@@ -19,7 +19,7 @@ from processors.runtime.worker import Worker
 DAY_MS = 24 * 60 * 60 * 1000
 
 
-async def _publish_then_save(worker: Worker, outputs: CustomerOutputs) -> None:
+async def publish_then_save(worker: Worker, outputs: CustomerOutputs) -> None:
     """A timer's outputs: acknowledged first, then the states that produced them."""
     await publish_until_stored(worker.publisher, customer_records(outputs))
     worker.save_profiles(outputs)
@@ -35,7 +35,7 @@ async def wake_due_profiles(worker: Worker) -> None:
                 site_id = state.profile.site_id
                 catch_up(key, state, worker.analytics.for_site(site_id), now_ms, worker.bounds.get(site_id), outputs)
         if outputs.states:
-            await _publish_then_save(worker, outputs)
+            await publish_then_save(worker, outputs)
 
 
 async def refresh_rfm(worker: Worker) -> None:
@@ -55,9 +55,9 @@ async def refresh_rfm(worker: Worker) -> None:
             for key, state in members:
                 if rfm.scores(state.profile, old) != rfm.scores(state.profile, new):
                     state = refresh(key, state, site, state.clock_ms, new, outputs, customer_changed=True)
-                    write_customer(key, state, site, new, outputs)
+                    write_customer(key, state, site, new, outputs, worker.clv_models.fitted.get(site_id))
         if outputs.states:
-            await _publish_then_save(worker, outputs)
+            await publish_then_save(worker, outputs)
 
 
 def _expire(worker: Worker, partition: int, key: bytes, state: CustomerState, clock_ms: int) -> None:

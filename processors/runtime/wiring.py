@@ -12,7 +12,7 @@ from functools import partial
 from infra.config import Settings
 from infra.kafka.publisher import Publisher
 from processors.analytics import site_config
-from processors.runtime import erasures, metrics, profile_codec, visitor_codec
+from processors.runtime import clv_timers, erasures, metrics, profile_codec, visitor_codec
 from processors.runtime.app_factory import new_app
 from processors.runtime.batch_agent import process_batches
 from processors.runtime.idle_visitors import forget_idle_visitors
@@ -40,10 +40,11 @@ def session_rules(settings: Settings) -> SiteRules:
     })
 
 
-def _every(worker: Worker, interval_s: float, timer: Timer) -> None:
-    """Run `timer` on the worker every `interval_s` seconds, counted and timed by name."""
+def _every(worker: Worker, interval_s: float, timer: Timer, on_leader: bool = False) -> None:
+    """Run `timer` on the worker every `interval_s` seconds (on the group's leader only if
+    `on_leader`), counted and timed by name."""
     name = timer.__name__
-    worker.app.timer(interval=interval_s, name=name)(metrics.timed(name)(partial(timer, worker)))
+    worker.app.timer(interval=interval_s, name=name, on_leader=on_leader)(metrics.timed(name)(partial(timer, worker)))
 
 
 def build_worker(settings: Settings) -> Worker:
@@ -68,6 +69,10 @@ def build_worker(settings: Settings) -> Worker:
     _every(worker, settings.idle_check_s, expire_profiles)
     _every(worker, settings.segment_check_s, wake_due_profiles)
     _every(worker, settings.rfm_refresh_s, refresh_rfm)
+    clv_timers.install(worker)
+    _every(worker, settings.segment_check_s, clv_timers.apply_clv_fits)
+    if settings.clv_refit_hours > 0:
+        _every(worker, settings.clv_refit_hours * 3600, clv_timers.refit_clv, on_leader=True)
     metrics.install(
         app, worker.visitors, worker.positions, (EVENTS.name,), settings.kafka,
         settings.processor_metrics_port, [site.id for site in settings.sites],

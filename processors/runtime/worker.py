@@ -20,6 +20,7 @@ from processors.analytics.evolve import evolve
 from processors.analytics.site_config import AnalyticsConfig
 from processors.runtime import metrics
 from processors.runtime.activity import ActivityIndex, ArrivalClocks
+from processors.runtime.clv_reader import ClvModels
 from processors.runtime.metrics import PartitionPositions
 from processors.sessionisation.sessions import SiteRules, VisitorState
 from schemas.topics import EVENTS
@@ -61,6 +62,8 @@ class Worker:
     in_flight: set[bytes] = field(default_factory=set)
     # Each site's RFM cut points over this worker's customers, recomputed by a timer.
     bounds: dict[str, rfm.Boundaries | None] = field(default_factory=dict)
+    # Each site's latest lifetime value models, read from footfall.clv_models.
+    clv_models: ClvModels = field(default_factory=ClvModels)
     # The agent and the timers read and replace the same states across awaits.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

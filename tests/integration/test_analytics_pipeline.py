@@ -38,7 +38,6 @@ write_key = "{KEY}"
 cart_abandonment_hours = {CART_HOURS}
 at_risk_days = {AT_RISK_DAYS}
 churn_days = {CHURN_DAYS}
-clv_min_tenure_days = 30
 
 [[sites.segments]]
 name = "from_britain"
@@ -250,9 +249,7 @@ cuts AS (
 SELECT c.customer_id AS customer_id, o.purchases AS purchases, o.revenue AS revenue, o.revenue / o.purchases AS aov,
        o.first_ms AS first_ms, o.last_ms AS last_ms,
        1 + arrayCount(x -> o.last_ms > x, cuts.r) AS r, 1 + arrayCount(x -> o.purchases > x, cuts.f) AS f,
-       1 + arrayCount(x -> o.revenue > x, cuts.m) AS m,
-       o.revenue / o.purchases * o.purchases * 365.25
-         / greatest((toUnixTimestamp64Milli(c.updated_at) - o.first_ms) / 86400000, 30) * 3 AS clv_predicted
+       1 + arrayCount(x -> o.revenue > x, cuts.m) AS m
 FROM orders AS o CROSS JOIN cuts
 JOIN (SELECT * FROM footfall.customers FINAL) AS c ON c.anonymous_id = o.anonymous_id
 WHERE o.anonymous_id LIKE '%{run}'
@@ -280,8 +277,8 @@ def test_customers_equal_a_reference_computed_from_the_purchases(landed: tuple[P
     reference = pipeline.query(CUSTOMERS_REFERENCE.format(**names))
     rows = pipeline.query(CUSTOMERS_SQL.format(**names))
     assert [{k: row[k] for k in keys} for row in rows] == [{k: row[k] for k in keys} for row in reference]
-    for row, expected in zip(rows, reference, strict=True):
-        assert math.isclose(row["clv_predicted"], expected["clv_predicted"], rel_tol=1e-9)
+    for row in rows:
+        assert row["clv_predicted"] is None  # no lifetime value model has been fitted for the site
         assert row["clv_historical"] == row["revenue"]
     by_id = {row["customer_id"]: row for row in rows}
     repeat = by_id[f"U-{population.run}"]  # identified: one row, under the user id

@@ -108,3 +108,11 @@ def test_a_cluster_name_that_would_need_escaping_is_refused(name: str) -> None:
         checked_cluster(name)
     with pytest.raises(ValueError):
         for_cluster(SINGLE[0], name)
+
+
+def test_a_retyped_column_is_retyped_on_the_distributed_table_too() -> None:
+    single = f"ALTER TABLE {DATABASE}.customers MODIFY COLUMN IF EXISTS clv_predicted Nullable(Float64)"
+    assert for_cluster(single, "c") == (
+        f"ALTER TABLE {DATABASE}.customers_local ON CLUSTER 'c' MODIFY COLUMN IF EXISTS clv_predicted Nullable(Float64)",
+        f"ALTER TABLE {DATABASE}.customers ON CLUSTER 'c' MODIFY COLUMN IF EXISTS clv_predicted Nullable(Float64)",
+    )

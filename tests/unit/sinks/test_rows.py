@@ -10,16 +10,18 @@ from typing import Any
 import chdb
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from schemas.migrations import MIGRATIONS
 from schemas.tables import DATABASE, EVENTS_DDL
-from schemas.topics import CUSTOMERS, DEAD_LETTER, EVENTS, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
+from schemas.topics import CLV_MODELS, CUSTOMERS, DEAD_LETTER, EVENTS, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 from sinks.rejections import TOPIC_TABLES, UNREADABLE
 from sinks.rows import (
     ImpossibleTime,
     RowBatch,
     clickhouse_text,
     clickhouse_time,
+    clv_model_row,
     customers_table_row,
     event_row,
     funnel_row,
@@ -84,6 +86,10 @@ CUSTOMER = {
     "nps": 9, "nps_category": "promoter", "csat": None, "ces": None,
     "nps_ms": AT_MS + 1_000, "csat_ms": None, "ces_ms": None, "updated_ms": AT_MS + 2_000,
     "version": 7, "is_deleted": 0,
+}
+FIT = {
+    "site_id": "shop", "fitted_at_ms": AT_MS, "calibration_end": "2026-11-24", "customers": 2357,
+    "r": 0.243, "alpha": 30.9, "a": 0.793, "b": 2.426, "p": 6.25, "q": 3.74, "v": 15.44, "log_likelihood": -14363.5,
 }
 FUNNEL = {
     "site_id": "shop", "anonymous_id": "a1", "customer_id": "c1", "funnel": "checkout",
@@ -289,6 +295,15 @@ def test_a_batch_groups_each_topics_rows_by_table_in_arrival_order() -> None:
     assert len(batch) == 2 + 2 + 1 + 1 + 1 + 2 + 2
 
 
+def test_a_fit_is_a_row_of_clv_models() -> None:
+    assert clv_model_row(FIT) == {
+        **{key: value for key, value in FIT.items() if key != "fitted_at_ms"}, "fitted_at": "2026-11-25 10:00:00.250",
+    }
+    batch = RowBatch()
+    batch.add(CLV_MODELS.name, value(FIT))
+    assert list(batch.analytics) == ["clv_models"] and len(batch) == 1
+
+
 def test_an_empty_batch_is_false_and_has_no_rows() -> None:
     batch = RowBatch()
     assert not batch and len(batch) == 0
@@ -313,6 +328,10 @@ MALFORMED_VALUES = [
     (SEGMENT_CHANGES.name, value({k: v for k, v in CHANGE.items() if k != "change"}), KeyError, "'change'"),
     (CUSTOMERS.name, value({k: v for k, v in CUSTOMER.items() if k != "updated_ms"}), KeyError, "'updated_ms'"),
     (FUNNEL_PROGRESS.name, value({k: v for k, v in FUNNEL.items() if k != "late"}), KeyError, "'late'"),
+    (CLV_MODELS.name, value({**FIT, "a": -0.5}), ValidationError, "Input should be greater than 0"),
+    (CLV_MODELS.name, value({**FIT, "alpha": None}), ValidationError, "Input should be a valid number"),
+    (CLV_MODELS.name, value({**FIT, "q": 0.9}), ValidationError, "Input should be greater than 1"),
+    (CLV_MODELS.name, value({**FIT, "site_id": "x'; DROP"}), ValidationError, "String should match pattern"),
 ]
 
 

@@ -71,3 +71,32 @@ def test_retention_shares_are_of_the_cohorts_first_week() -> None:
         {"cohort_week": "2024-05-13", "week_number": 1, "visitors": 2},
     ]
     assert sections.retention_grid(rows) == (3, [("2024-05-06", 4, [1.0, 0.0, 0.25]), ("2024-05-13", 2, [1.0, 1.0, 0.0])])
+
+
+CAMPAIGN = {"site_id": "shop", "utm_source": "google", "utm_medium": "cpc", "currency": "EUR"}
+
+
+def test_campaigns_whose_customers_are_worth_less_than_they_cost_are_marked() -> None:
+    rows = [
+        {**CAMPAIGN, "utm_campaign": "spring", "cost": 100.0, "customers": 2, "cac": 50.0, "clv_historical": 30.0, "clv_predicted": 45.0, "clv_to_cac": 1.5},
+        {**CAMPAIGN, "utm_campaign": "summer", "cost": 90.0, "customers": 1, "cac": 90.0, "clv_historical": 20.0, "clv_predicted": None, "clv_to_cac": 20 / 90},
+        {**CAMPAIGN, "utm_campaign": "autumn", "cost": 10.0, "customers": 0, "cac": None, "clv_historical": None, "clv_predicted": None, "clv_to_cac": None},
+    ]
+    lines = render(sections.cac(rows)).splitlines()
+    spring, summer, autumn = (next(line for line in lines if name in line) for name in ("spring", "summer", "autumn"))
+    assert "30.00 EUR" in spring and "45.00 EUR" in spring and "1.50" in spring and "worth less" not in spring
+    assert "0.22 ✗ worth less than they cost" in summer
+    assert "worth less" not in autumn and autumn.count("–") == 4
+
+
+def test_the_clv_section_shows_p_alive_once_a_fit_exists() -> None:
+    before = {"customers": 3, "historical": [1.0] * 5, "predicted": [None] * 5, "alive": [None] * 5, "fitted": 0,
+              "likely_alive": 0, "predicted_total": None, "purchases_90d": None}
+    printed = render(sections.clv([before]))
+    assert "│ spent so far" in printed and "│ P(alive)" not in printed and "│ predicted" not in printed
+    assert "after the first fit (footfall clv fit)" in " ".join(printed.split())
+    after = {**before, "predicted": [5.0, 6.0, 7.0, 8.0, 9.0], "alive": [0.1, 0.3, 0.5, 0.8, 1.0], "fitted": 3, "likely_alive": 2,
+             "predicted_total": 21.0, "purchases_90d": 0.9}
+    printed = render(sections.clv([after]))
+    assert "│ P(alive)      │ 0.10 │ 0.30 │ 0.50 │ 0.80 │ 1.00" in printed
+    assert "2 of 3 likely alive (P(alive) ≥ 0.5), 0.9 purchases expected in 90 days, 21.00 predicted in all" in " ".join(printed.split())

@@ -101,5 +101,10 @@ def test_the_changelog_codec_round_trips_a_full_state() -> None:
                    sessionised("e5", T0 + 4000, "identify", "identify", traits={"plan": "pro", "tags": ["a"]}, user_id="U-1")])
     state = outputs.states[KEY]
     assert state.funnels["checkout"].level == 2
+    assert state.profile.purchase_days == {(T0 + 3000) // (24 * HOUR): 20.0}
     codec = profile_codec.CODEC
     assert codec.loads(codec.dumps(state)) == state
+    # A state saved before purchase days were kept loads with none.
+    saved = orjson.loads(codec.dumps(state))
+    del saved["profile"]["days"]
+    assert codec.loads(orjson.dumps(saved)).profile.purchase_days == {}

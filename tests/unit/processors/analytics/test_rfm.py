@@ -1,5 +1,6 @@
 """RFM, AOV and lifetime value: the stream's figures against a reference computed another
-way, in SQL by the ClickHouse engine (chDB) from the raw purchases."""
+way, in SQL by the ClickHouse engine (chDB) from the raw purchases: for lifetime value, the
+calibration summary (purchase days, recency, age and repeat spend) the model is given."""
 
 from __future__ import annotations
 
@@ -14,12 +15,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processors.analytics import rfm
+from processors.analytics.clv.bgnbd import BgNbd
+from processors.analytics.clv.gamma_gamma import GammaGamma
+from processors.analytics.clv.summary import Customer
+from processors.analytics.clv.value import Fitted, Horizon, predict
 from processors.analytics.customer_rows import customer_row
 from processors.analytics.profiles import CustomerProfile, update
 
 DAY = 86_400_000
 NOW = 1_800_000_000_000
-MODEL = rfm.ClvModel(lifetime_years=3.0, min_tenure_days=365.0)
+# The CDNOW fit, in days.
+FITTED = Fitted(BgNbd(r=0.2426, alpha=30.896, a=0.7929, b=2.426), GammaGamma(p=6.2495, q=3.7442, v=15.4435))
+HORIZON = Horizon()
 
 # Customers as generated below: each a list of purchases (ts_ms, revenue).
 Purchases = list[tuple[int, float]]
@@ -65,7 +72,8 @@ def reference_rows(customers: list[Purchases]) -> dict[int, dict]:
     sql = f"""
     WITH
         per_customer AS (
-            SELECT c, count() AS n, sum(revenue) AS total, min(ts) AS first, max(ts) AS last
+            SELECT c, count() AS n, sum(revenue) AS total, min(ts) AS first, max(ts) AS last,
+                   groupArray((intDiv(ts, {DAY}), revenue)) AS bought
             FROM values('c UInt32, ts Int64, revenue Float64', {rows}) GROUP BY c
         ),
         cuts AS (
@@ -80,7 +88,11 @@ def reference_rows(customers: list[Purchases]) -> dict[int, dict]:
            1 + arrayCount(q -> n > q, fq) AS f,
            1 + arrayCount(q -> total > q, mq) AS m,
            total / n AS aov,
-           total / n * n * 365.25 / greatest(({NOW} - first) / {DAY}, {MODEL.min_tenure_days}) * {MODEL.lifetime_years} AS clv
+           length(arrayDistinct(arrayMap(p -> p.1, bought))) - 1 AS x,
+           intDiv(last, {DAY}) - intDiv(first, {DAY}) AS t_x,
+           intDiv({NOW}, {DAY}) - intDiv(first, {DAY}) AS age,
+           total - arraySum(arrayMap(p -> if(p.1 = intDiv(first, {DAY}), p.2, 0), bought)) AS repeat_spend,
+           if(x > 0, repeat_spend / x, NULL) AS monetary
     FROM per_customer CROSS JOIN cuts
     """
     result = chdb.query(sql, "JSONEachRow").bytes().decode()
@@ -98,7 +110,7 @@ def test_customer_rows_equal_the_sql_reference(customers: list[Purchases], seed:
     bounds = rfm.boundaries(profiles)
     expected = reference_rows(customers)
     for c, profile in enumerate(profiles):
-        row, ref = customer_row(profile, bounds, NOW, MODEL), expected[c]
+        row, ref = customer_row(profile, bounds, NOW, FITTED, HORIZON), expected[c]
         assert (row.purchases, row.revenue) == (ref["n"], ref["total"])
         assert (row.first_purchase_ms, row.last_purchase_ms) == (ref["first"], ref["last"])
         assert row.recency_days == pytest.approx(ref["recency_days"], rel=1e-12)
@@ -106,7 +118,11 @@ def test_customer_rows_equal_the_sql_reference(customers: list[Purchases], seed:
         assert row.rfm_segment == rf_group(ref["r"], ref["f"])
         assert row.aov == pytest.approx(ref["aov"], rel=1e-12)
         assert row.clv_historical == ref["total"]
-        assert row.clv_predicted == pytest.approx(ref["clv"], rel=1e-9)
+        predicted = predict(FITTED, Customer(ref["x"], ref["t_x"], ref["age"], ref["monetary"]), HORIZON)
+        assert row.p_alive == pytest.approx(predicted.p_alive, rel=1e-9)
+        assert row.expected_purchases_90d == pytest.approx(predicted.expected_purchases_90d, rel=1e-9)
+        assert row.expected_purchases_365d == pytest.approx(predicted.expected_purchases_365d, rel=1e-9)
+        assert row.clv_predicted == pytest.approx(predicted.clv, rel=1e-9)
 
 
 def test_every_rf_pair_has_the_standard_group() -> None:
@@ -127,11 +143,13 @@ def test_no_scores_without_purchases() -> None:
     assert rfm.boundaries([CustomerProfile("demo", "a")]) is None
     bounds = rfm.Boundaries((1.0,) * 4, (1.0,) * 4, (1.0,) * 4)
     assert rfm.scores(CustomerProfile("demo", "a"), bounds) is None
-    row = customer_row(CustomerProfile("demo", "a"), bounds, NOW, MODEL)
-    assert (row.aov, row.recency_days, row.rfm_segment, row.clv_predicted) == (None, None, None, 0.0)
+    row = customer_row(CustomerProfile("demo", "a"), bounds, NOW, FITTED, HORIZON)
+    assert (row.aov, row.recency_days, row.rfm_segment, row.clv_predicted, row.p_alive) == (None, None, None, None, None)
 
 
-def test_clv_for_a_new_customer_is_not_extrapolated_from_days() -> None:
-    buyer = CustomerProfile("demo", "a", purchases=1, revenue=120.0, first_purchase_ms=NOW - DAY, last_purchase_ms=NOW - DAY)
-    # One order, observed over the minimum tenure of a year: 1 a year for 3 years.
-    assert rfm.clv_predicted(buyer, NOW, MODEL) == pytest.approx(120.0 * 365.25 / 365.0 * 3)
+def test_no_predicted_value_before_the_sites_first_fit() -> None:
+    buyer = update(CustomerProfile("demo", "a"), {"event_id": "e", "type": "purchase", "revenue": 120.0}, NOW - DAY)
+    row = customer_row(buyer, None, NOW, None, HORIZON)
+    assert (row.clv_historical, row.clv_predicted, row.p_alive, row.expected_purchases_365d) == (120.0, None, None, None)
+    fitted = customer_row(buyer, None, NOW, FITTED, HORIZON)
+    assert fitted.p_alive == 1.0 and fitted.clv_predicted is not None and fitted.clv_predicted > 0

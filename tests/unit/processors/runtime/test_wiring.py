@@ -28,8 +28,11 @@ def test_a_built_worker_has_its_agent_timers_and_tables(tmp_path: Path) -> None:
     assert worker.events.get_topic_name() == EVENTS.name
     assert (worker.visitors.value_serializer, worker.profiles.value_serializer) == ("footfall-visitor", "footfall-customer")
     assert worker.visitors.changelog_topic.value_serializer == "footfall-visitor"
-    # the quiet-logs task, the erasures' reader, five timers, and the metrics' server and refresh timer
-    assert len(worker.app._app_tasks) == 9
+    # the quiet-logs task, the erasures' and the lifetime value models' readers, seven timers
+    # (the refit among them), and the metrics' server and refresh timer
+    assert len(worker.app._app_tasks) == 12
+    never_refit = build_worker(Settings(state_dir=tmp_path, sites=[shop], clv_refit_hours=0))
+    assert len(never_refit.app._app_tasks) == 11
     assert (worker.rules.for_site("shop").gap_ms, worker.rules.for_site("blog").gap_ms) == (60_000, 600_000)
     assert worker.rules.idle_horizon_ms == 630_000
     assert [funnel.name for funnel in worker.analytics.for_site("shop").funnel_definitions] == ["buy"]

@@ -1,0 +1,1 @@
+"""`footfall clv`: fit each site's customer lifetime value models now."""
