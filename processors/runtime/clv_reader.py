@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from infra.kafka.connection import KafkaConnection
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
@@ -56,8 +57,8 @@ class ClvModels:
         self.changed.add(fit.site_id)
         return fit
 
-    async def _connect(self, bootstrap: str) -> AIOKafkaConsumer:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, client_id="footfall-clv-models", enable_auto_commit=False)
+    async def _connect(self, connection: KafkaConnection) -> AIOKafkaConsumer:
+        consumer = AIOKafkaConsumer(client_id="footfall-clv-models", enable_auto_commit=False, **connection.client_options())
         try:
             await consumer.start()
             partitions = [TopicPartition(CLV_MODELS.name, partition) for partition in range(CLV_MODELS.partitions)]
@@ -68,9 +69,9 @@ class ClvModels:
             await consumer.stop()
             raise
 
-    async def read(self, bootstrap: str) -> None:
+    async def read(self, connection: KafkaConnection) -> None:
         """Read for as long as the worker runs (cancelled at its shutdown)."""
-        consumer = await retry_async(lambda: self._connect(bootstrap), KafkaError, CONNECT_BACKOFF)
+        consumer = await retry_async(lambda: self._connect(connection), KafkaError, CONNECT_BACKOFF)
         try:
             while True:
                 for records in (await consumer.getmany(timeout_ms=1000, max_records=100)).values():

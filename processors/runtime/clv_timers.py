@@ -83,7 +83,7 @@ def install(worker: Worker) -> None:
     reading: list[asyncio.Task[Any]] = []
 
     async def start_reading() -> None:
-        reading.append(asyncio.create_task(worker.clv_models.read(worker.settings.kafka_bootstrap), name="read-clv-models"))
+        reading.append(asyncio.create_task(worker.clv_models.read(worker.settings.kafka), name="read-clv-models"))
 
     async def stop_reading(app: faust.App, **kwargs: Any) -> None:
         for task in reading:

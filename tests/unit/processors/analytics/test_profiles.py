@@ -147,7 +147,7 @@ def event_lists(draw) -> list[tuple[dict, int]]:
 
 def comparable(profile: CustomerProfile) -> CustomerProfile:
     """The profile without its replay bookkeeping, whose order is arrival order by design;
-    revenue and engaged time rounded, as float sums depend on the order of addition."""
+    revenue, each purchase day's spend and engaged time rounded, as float sums depend on the order of addition."""
     products = {key: replace(stats, revenue=round(stats.revenue, 6)) for key, stats in profile.products.items()}
     return replace(
         profile,
@@ -155,6 +155,7 @@ def comparable(profile: CustomerProfile) -> CustomerProfile:
         recent_sessions=tuple(sorted(profile.recent_sessions)),
         revenue=round(profile.revenue, 6),
         products=products,
+        purchase_days={day: round(spent, 6) for day, spent in profile.purchase_days.items()},
     )
 
 
