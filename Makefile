@@ -9,6 +9,12 @@ TRACKER := collector/tracker
 TRACKER_BUILT := $(TRACKER)/dist/footfall.js
 DEBIAN_PACKAGES := openjdk-17-jre-headless maven hey clickhouse-server chromium prometheus
 
+# Defined before the rules that name them: make expands a rule's prerequisites as it reads it.
+# The CDNOW sample of Fader, Hardie & Lee's BG/NBD paper (2,357 customers), which the
+# lifetimes wheel ships: the lifetime value models are checked against the paper on it.
+CDNOW := .cache/cdnow/CDNOW_sample.txt
+LIFETIMES_VERSION := 0.11.3
+
 .PHONY: setup system-packages helm run test test-unit check bench lock
 
 setup: system-packages $(VENV)/.installed $(KAFKA_LIBS)/.complete $(TRACKER_BUILT) helm $(CDNOW)
@@ -53,11 +59,6 @@ helm:
 	  GOBIN=$(GO_CACHE)/bin GOPATH=$(GO_CACHE)/path GOMODCACHE=$(GO_CACHE)/mod GOCACHE=$(GO_CACHE)/build \
 	    $(GO) install -modcacherw helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); \
 	fi
-
-# The CDNOW sample of Fader, Hardie & Lee's BG/NBD paper (2,357 customers), which the
-# lifetimes wheel ships: the lifetime value models are checked against the paper on it.
-CDNOW := .cache/cdnow/CDNOW_sample.txt
-LIFETIMES_VERSION := 0.11.3
 
 $(CDNOW): | $(VENV)/.installed
 	mkdir -p .cache/cdnow

@@ -7,6 +7,7 @@ engine (a full disk), as in the sink's outage test."""
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 from collections.abc import Iterator
@@ -24,11 +25,20 @@ from sinks.service import Writer
 
 
 def fill(folder: Path) -> Path:
-    """A file taking every free byte of the filesystem `folder` is on."""
+    """A file taking every free byte of the filesystem `folder` is on: written until the
+    filesystem refuses, since the engine's own background writes may take some of the
+    space between measuring it and reserving it."""
     filler = folder / "filler"
-    stats = os.statvfs(folder)
-    with filler.open("wb") as out:
-        os.posix_fallocate(out.fileno(), 0, stats.f_bavail * stats.f_frsize)
+    chunk = bytes(1 << 20)
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        while True:
+            os.write(descriptor, chunk)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+    finally:
+        os.close(descriptor)
     return filler
 
 

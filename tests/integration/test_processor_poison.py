@@ -12,22 +12,26 @@ import httpx
 import orjson
 import pytest
 
-from footfall.local.kafka_broker import Broker
 from infra.kafka.publisher import Record
 from schemas.topics import EVENTS
-from tests.support.pipeline import Pipeline, start_pipeline
+from tests.support.pipeline import Pipeline, new_broker, start_pipeline
 from tests.support.waiting import wait_for
 
 AUTH = ("demo_key", "")
 
 
 @pytest.fixture(scope="module")
-def pipeline(kafka: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    running = start_pipeline(kafka, tmp_path_factory.mktemp("processor-poison"))
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    """A broker of its own: the poison written into its events topic must not reach the
+    other tests that read that topic back."""
+    folder = tmp_path_factory.mktemp("processor-poison")
+    broker = new_broker(folder / "broker")
+    running = start_pipeline(broker, folder / "stack")
     try:
         yield running
     finally:
         running.stop()
+        broker.stop()
 
 
 def page(visitor: str, path: str) -> dict:
