@@ -108,8 +108,8 @@ async def consume(writer: Writer, settings: Settings, stopping: asyncio.Event) -
     every erasure is known: a record read before could bring back someone forgotten."""
     erasures = erasure_reader(settings)
     try:
-        await erasures.wait_caught_up("writing to ClickHouse")
-        await consume_topics(writer, settings, stopping, erasures.forgotten)
+        if await erasures.wait_caught_up("writing to ClickHouse"):
+            await consume_topics(writer, settings, stopping, erasures.forgotten)
     finally:
         await erasures.stop()
 

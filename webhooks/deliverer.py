@@ -178,7 +178,8 @@ async def consume(settings: Settings, stopping: asyncio.Event) -> None:
     publisher = Publisher(settings.kafka, settings.kafka_ack_timeout_s, client_id="footfall-webhooks")
     consumer = new_consumer(settings)
     try:
-        await erasures.wait_caught_up("delivering webhooks")
+        if not await erasures.wait_caught_up("delivering webhooks"):
+            return
         await publisher.start(attempts=60)
         await consumer.start()
         async with http_client(settings.webhook_timeout_s) as client:

@@ -106,13 +106,15 @@ class ErasureReader:
                 return
         self.caught_up.set()
 
-    async def wait_caught_up(self, before: str) -> None:
-        """Start reading if not started, and return once the topic was read to its end;
+    async def wait_caught_up(self, before: str) -> bool:
+        """Start reading if not started, and return True once the topic was read to its end;
         logged when it starts and ends, and again at every CATCH_UP_NOTE_S it takes. Never
         given up while it reads: handling records without every erasure known could bring
-        an erased person back. Raises what ended the reading, if it ended first."""
+        an erased person back. False when `stop` ended the reading first: the process is
+        stopping, and its caller should end quietly rather than start its work. Raises what
+        else ended the reading, if it ended first."""
         if self.caught_up.is_set():
-            return
+            return True
         self.start()
         reading = self._reading
         assert reading is not None
@@ -123,6 +125,9 @@ class ErasureReader:
             while not caught_up.done():
                 await asyncio.wait((caught_up, reading), timeout=CATCH_UP_NOTE_S, return_when=asyncio.FIRST_COMPLETED)
                 if reading.done() and not caught_up.done():
+                    if reading.cancelled():
+                        self._log.info("stopped reading %s before its end; not %s", ERASURES.name, before)
+                        return False
                     reading.result()  # raises what ended it
                     raise RuntimeError(f"reading {ERASURES.name} ended before it reached the end")
                 if not caught_up.done():
@@ -132,3 +137,4 @@ class ErasureReader:
             caught_up.cancel()
         self._log.info("read %d erasures (%d id hashes) from %s in %.1fs",
                        self.forgotten.erasures, len(self.forgotten), ERASURES.name, time.monotonic() - started)
+        return True

@@ -66,7 +66,8 @@ async def process_batches(worker: Worker, stream: faust.StreamT) -> None:
     """Every batch: outputs acknowledged by Kafka, then visitor states and profiles saved,
     then (once the batch is left) its events acknowledged for Faust to commit."""
     settings = worker.settings
-    await worker.erasures.wait_caught_up("processing events")
+    if not await worker.erasures.wait_caught_up("processing events"):
+        return
     await worker.publisher.start()
     try:
         async for batch in event_batches(worker.app, stream, settings.processor_batch_events, settings.processor_batch_s):
