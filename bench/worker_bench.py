@@ -67,8 +67,8 @@ async def bare_consume(bootstrap: str, topic: Topic, expected: int) -> float:
 def empty_agent(bootstrap: str, topic: Topic, expected: int, folder: Path) -> float:
     """Records/s of a Faust worker that only counts what it takes (bench/empty_agent.py)."""
     log = folder / "empty-agent.log"
-    worker = spawn_module("empty agent", "bench.empty_agent", log, f"kafka://{bootstrap}", {
-        "FOOTFALL_KAFKA_BOOTSTRAP": bootstrap, "FOOTFALL_STATE_DIR": str(folder / "empty-agent"),
+    worker = spawn_module("empty agent", "bench.empty_agent", log, f"kafka://{bootstrap}", Settings(kafka_bootstrap=bootstrap), {
+        "FOOTFALL_STATE_DIR": str(folder / "empty-agent"),
         "FOOTFALL_BENCH_TOPIC": topic.name, "FOOTFALL_BENCH_EXPECTED": str(expected),
     })
     try:

@@ -46,7 +46,7 @@ from collector.parsing import (
 from collector.privacy import declines_tracking
 from collector.ratelimit import ADDRESS, RateLimiter
 from collector.script import script_endpoint
-from infra.kafka.publisher import KafkaUnavailable, Publisher, Record
+from infra.kafka.publisher import KafkaUnavailable, Publisher, Record, dead_letter_record
 from infra.config import Settings, Site, load
 from infra.keys import site_key
 from schemas import topics
@@ -206,7 +206,7 @@ class Ingest:
                 reason=dead_letter_reason(item.reason, personal, site.write_key),
                 raw=dead_letter_text(item.raw, personal, site.write_key, self.limits.max_depth, self.limits.max_message_bytes),
             )
-            records.append(Record(topics.DEAD_LETTER.name, meta.site_id.encode(), dead.model_dump_json().encode()))
+            records.append(dead_letter_record(dead))
         return records, types, sorted(rejected, key=lambda item: item.index)
 
     @staticmethod

@@ -96,12 +96,15 @@ def _typed_properties(model: type[BaseModel], properties: dict[str, Any]) -> Any
         raise ValueError(describe_error(exc, within="properties")) from None
 
 
-def _page_properties(message: Message) -> PageContext | None:
-    """A page call's own url, path, referrer and title, typed as the context's page is:
-    its properties are otherwise free, and a list where a referrer belongs must be refused
-    here, not met by the sessioniser."""
+NO_PAGE_PROPERTIES = PageContext()  # read, never changed
+
+
+def _page_properties(message: Message) -> PageContext:
+    """A page call's own url, path, referrer and title, typed as the context's page is
+    (empty for other calls): its properties are otherwise free, and a list where a referrer
+    belongs must be refused here, not met by the sessioniser."""
     if not isinstance(message, PageMessage):
-        return None
+        return NO_PAGE_PROPERTIES
     return _typed_properties(PageContext, message.properties)
 
 
@@ -144,7 +147,7 @@ def normalise(
     context = message.context
     page = context.page
     own = _page_properties(message)
-    url = (own.url if own else None) or (page.url if page else None)
+    url = own.url or (page.url if page else None)
     campaign = context.campaign
     from_url = _campaign_from_url(url)
     user_agent = context.user_agent or meta.user_agent
@@ -171,9 +174,9 @@ def normalise(
         anonymous_id=message.anonymous_id,
         user_id=message.user_id,
         url=url,
-        path=(own.path if own else None) or (page.path if page else None) or (urlsplit(url).path if url else None),
-        referrer=(own.referrer if own else None) or (page.referrer if page else None),
-        title=(own.title if own else None) or (page.title if page else None),
+        path=own.path or (page.path if page else None) or (urlsplit(url).path if url else None),
+        referrer=own.referrer or (page.referrer if page else None),
+        title=own.title or (page.title if page else None),
         browser=agent.browser,
         browser_version=agent.browser_version,
         os=agent.os,

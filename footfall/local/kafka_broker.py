@@ -8,20 +8,16 @@ ports, in a temporary folder), so what the tests exercise is what users run.
 from __future__ import annotations
 
 import base64
-import os
 import shutil
-import signal
 import subprocess
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
 
 from aiokafka.errors import KafkaError
 
-from infra.kafka.admin import broker_answers, create_topics
-from infra.kafka.admin import brokers as cluster_brokers
+from infra.kafka.admin import broker_answers, create_topics, registered_brokers
 from infra.kafka.connection import KafkaConnection
 from footfall.local.processes import Started, free_port, port_open, spawn, stop, wait_until
 from infra.config import Retention, Settings
@@ -102,9 +98,16 @@ def all_registered(connection: KafkaConnection, size: int) -> bool:
     majority of controllers run, before every broker has registered: topics created then
     would get the replication of the brokers present, not of the cluster."""
     try:
-        return len(cluster_brokers(connection)) >= size
+        return registered_brokers(connection) >= size
     except (KafkaError, OSError, TimeoutError):
         return False
+
+
+def ready_cluster(connection: KafkaConnection, size: int, retention: Retention, replication: int | None,
+                  started: Started | None = None) -> None:
+    """Once every one of the cluster's `size` brokers has registered, its topics created."""
+    wait_until(lambda: all_registered(connection, size), START_TIMEOUT_S, "every Kafka broker registered", started)
+    create_topics(connection, retention, replication)
 
 
 def cluster_bootstrap(nodes: list[BrokerConfig]) -> str:
@@ -253,8 +256,7 @@ class Broker:
         prepare(self.nodes)
         for node in self.nodes:
             self.start_node(node.node_id, wait=False)
-        wait_until(lambda: all_registered(self.connection, len(self.nodes)), START_TIMEOUT_S, "Kafka", self.process)
-        create_topics(self.connection, self.retention)
+        ready_cluster(self.connection, len(self.nodes), self.retention, None, self.process)
 
     def start_node(self, node_id: int, wait: bool = True) -> None:
         """(Re)start one node; `wait` for its broker port to open."""
@@ -269,13 +271,6 @@ class Broker:
         process = self.processes.pop(node_id, None)
         if process is not None:
             stop(process)
-
-    def kill_node(self, node_id: int) -> None:
-        """SIGKILL one node: a crash, nothing flushed or handed over."""
-        process = self.processes.pop(node_id, None)
-        if process is not None and process.alive():
-            os.kill(process.pid, signal.SIGKILL)
-            psutil.Process(process.pid).wait(10)
 
     def answers(self) -> bool:
         return broker_answers(self.connection)

@@ -41,10 +41,11 @@ class Part:
     unusable: Callable[[], str | None] = lambda: None
 
 
-def spawn_module(name: str, module: str, log: Path, address: str, env: dict[str, str] | None = None) -> Started:
+def spawn_module(name: str, module: str, log: Path, address: str, settings: Settings, env: dict[str, str] | None = None) -> Started:
     """A stage as its own process (`python -m module`); it reads the same FOOTFALL_…
-    settings as this one, plus `env`."""
-    return spawn(name, (sys.executable, "-m", module), log, address, env)
+    settings as this one, with the brokers these settings name (a local cluster's every
+    node, so no stage depends on the first to reach the others), then `env`."""
+    return spawn(name, (sys.executable, "-m", module), log, address, {"FOOTFALL_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, **(env or {})})
 
 
 def brokers_not_ours(settings: Settings, registry: Registry) -> bool:
@@ -71,15 +72,17 @@ def broker_parts(settings: Settings, nodes: list[kafka_broker.BrokerConfig]) -> 
     answers, and it then creates the topics."""
     connection = settings.kafka
     logs = settings.state_dir / "logs"
+    prepared: list[bool] = []
 
     def node_part(node: kafka_broker.BrokerConfig, last: bool) -> Part:
         def start() -> Started:
-            kafka_broker.prepare(nodes)  # idempotent: formats only the nodes not yet formatted
+            if not prepared:  # the whole cluster's folders, once, by the first node started
+                kafka_broker.prepare(nodes)
+                prepared.append(True)
             return kafka_broker.spawn_node(node, logs / f"{node.name}.log")
 
         def ready_cluster() -> None:
-            wait_until(lambda: kafka_broker.all_registered(connection, len(nodes)), HEALTH_TIMEOUT_S, "every Kafka broker registered")
-            create_topics(connection, settings.retention, settings.kafka_replication)
+            kafka_broker.ready_cluster(connection, len(nodes), settings.retention, settings.kafka_replication)
 
         listening = lambda: port_open(node.host, node.port) or port_open(node.host, node.controller_port)  # noqa: E731
         return Part(
@@ -107,25 +110,20 @@ def existing_cluster_part(settings: Settings) -> Part:
     )
 
 
-def stage_env(settings: Settings, env: dict[str, str] | None) -> dict[str, str]:
-    """The brokers these settings name (a local cluster's every node), then `env`."""
-    return {"FOOTFALL_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, **(env or {})}
-
-
 def spawn_collector(settings: Settings, log: Path, env: dict[str, str] | None = None) -> Started:
-    return spawn_module("collector", "collector", log, settings.collector_url, stage_env(settings, env))
+    return spawn_module("collector", "collector", log, settings.collector_url, settings, env)
 
 
 def spawn_processor(settings: Settings, log: Path, env: dict[str, str] | None = None) -> Started:
-    return spawn_module("processors", "processors", log, f"kafka://{settings.kafka_bootstrap}", stage_env(settings, env))
+    return spawn_module("processors", "processors", log, f"kafka://{settings.kafka_bootstrap}", settings, env)
 
 
 def spawn_sink(settings: Settings, log: Path, env: dict[str, str] | None = None) -> Started:
-    return spawn_module("sink", "sinks", log, settings.sink_url, stage_env(settings, env))
+    return spawn_module("sink", "sinks", log, settings.sink_url, settings, env)
 
 
 def spawn_webhooks(settings: Settings, log: Path, env: dict[str, str] | None = None) -> Started:
-    return spawn_module("webhooks", "webhooks", log, webhooks_metrics_url(settings), env)
+    return spawn_module("webhooks", "webhooks", log, webhooks_metrics_url(settings), settings, env)
 
 
 def webhooks_metrics_url(settings: Settings) -> str:

@@ -105,14 +105,14 @@ def shown_pages(array: str) -> str:
     return f"arrayMap(page -> substringUTF8(page, 1, {SHOWN_CHARS}), {array})"
 
 
-def sequences_sql(path: PathAsk, where: str, limit: int = TOP_SEQUENCES) -> str:
+def sequences_sql(path: PathAsk, where: str) -> str:
     """The most common walks, with how many sessions took each and the sessions in all."""
     return f"""
 SELECT {shown_pages('walk')} AS pages, count() AS sessions, sum(sessions) OVER () AS sessions_in_all
 FROM ({walks(path, where)})
 GROUP BY walk
 ORDER BY sessions DESC, walk
-LIMIT {int(limit)}"""
+LIMIT {TOP_SEQUENCES}"""
 
 
 def links_sql(path: PathAsk, where: str, top_pages: int = TOP_PAGES) -> str:

@@ -128,12 +128,22 @@ def sink_client(settings: Settings) -> httpx.Client:
 
 
 @contextmanager
+def through_sink(settings: Settings) -> Iterator[ThroughSink | None]:
+    """The sink's port when the sink answers, else None."""
+    if not http_ok(f"{settings.sink_url}/healthz"):
+        yield None
+        return
+    with sink_client(settings) as client:
+        yield ThroughSink(settings.sink_url, client)
+
+
+@contextmanager
 def open_warehouse(settings: Settings) -> Iterator[Warehouse]:
     """The sink's port when the sink answers, else the configured backend, closed on leaving."""
-    if http_ok(f"{settings.sink_url}/healthz"):
-        with sink_client(settings) as client:
-            yield ThroughSink(settings.sink_url, client)
-        return
+    with through_sink(settings) as sink:
+        if sink is not None:
+            yield sink
+            return
     backend = open_backend(settings)
     try:
         yield OpenedHere(backend, settings)

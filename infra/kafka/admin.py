@@ -187,7 +187,9 @@ async def cluster_replication(connection: KafkaConnection, configured: int | Non
     return await retry_async(lambda: _replication(connection, configured), KafkaError, CONNECT_BACKOFF, attempts)
 
 
-async def _connect_error(connection: KafkaConnection, timeout_s: float) -> str | None:
+async def _connect_error(connection: KafkaConnection, timeout_s: float, diagnose: bool) -> str | None:
+    """Why the cluster does not answer, or None; `diagnose` asks each broker for the cause,
+    which only a refusal shown to someone needs (a poll only needs to know)."""
     admin = _admin(connection, "footfall-health", request_timeout_ms=int(timeout_s * 1000))
     try:
         async with asyncio.timeout(timeout_s):
@@ -197,7 +199,7 @@ async def _connect_error(connection: KafkaConnection, timeout_s: float) -> str |
     except TimeoutError:
         return f"no answer within {timeout_s:.0f}s"
     except (KafkaError, OSError) as exc:
-        return await _why_not(connection, timeout_s) or _described_error(exc)
+        return (await _why_not(connection, timeout_s) if diagnose else None) or _described_error(exc)
     finally:
         await admin.close()
 
@@ -226,12 +228,26 @@ async def _why_not(connection: KafkaConnection, timeout_s: float) -> str | None:
 def connect_error(connection: KafkaConnection, timeout_s: float = 10.0) -> str | None:
     """Why the cluster cannot be used (unreachable, TLS refused, wrong credentials), or None
     when it answers: what `footfall up` says before refusing an external cluster."""
-    return asyncio.run(_connect_error(connection, timeout_s))
+    return asyncio.run(_connect_error(connection, timeout_s, diagnose=True))
 
 
 def broker_answers(connection: KafkaConnection, timeout_s: float = 3.0) -> bool:
     """Whether the cluster answers an admin request now (not merely accepts connections)."""
-    return connect_error(connection, timeout_s) is None
+    return asyncio.run(_connect_error(connection, timeout_s, diagnose=False)) is None
+
+
+async def _registered(connection: KafkaConnection) -> int:
+    admin = _admin(connection, "footfall-health")
+    try:
+        await admin.start()
+        return await broker_count(admin)
+    finally:
+        await admin.close()
+
+
+def registered_brokers(connection: KafkaConnection) -> int:
+    """How many brokers the cluster's metadata lists now (no topic is described)."""
+    return asyncio.run(_registered(connection))
 
 
 def create_topics(connection: KafkaConnection, retention: Retention, replication: int | None = None) -> list[str]:

@@ -20,6 +20,8 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 
 from infra.kafka.connection import KafkaConnection
 from infra.retry import Backoff, retry_async
+from schemas.event import InvalidMessage
+from schemas.topics import DEAD_LETTER
 
 # While the broker starts: a try a second.
 CONNECT_BACKOFF = Backoff(initial_s=1, max_s=1)
@@ -53,6 +55,12 @@ class Record(NamedTuple):
     topic: str
     key: bytes
     value: bytes
+
+
+def dead_letter_record(letter: InvalidMessage) -> Record:
+    """A message refused (by the collector, or a record of the events topic a worker set
+    aside) as its record of the dead-letter topic, keyed by its site."""
+    return Record(DEAD_LETTER.name, letter.site_id.encode(), letter.model_dump_json().encode())
 
 
 class Publisher:

@@ -112,7 +112,7 @@ def refresh(
 
 def write_customer(
     key: bytes, state: CustomerState, site: SiteAnalytics, bounds: rfm.Boundaries | None, outputs: CustomerOutputs,
-    fitted: Fitted | None = None,
+    fitted: Fitted | None,
 ) -> None:
     """The customer's row as of the state's clock and version, with the lifetime value of
     the site's latest `fitted` models, and a deleting row for the id it was published under

@@ -64,7 +64,7 @@ def prediction(profile: CustomerProfile, now_ms: int, fitted: Fitted | None, hor
     """The customer's figures with their calibration ending today (by the evaluation clock)."""
     if fitted is None:
         return NO_PREDICTION
-    calibrated = summary.from_daily(profile.purchase_days, now_ms // summary.DAY_MS)
+    calibrated = summary.from_daily(profile.purchase_days, summary.day_of_ms(now_ms))
     return NO_PREDICTION if calibrated is None else predict(fitted, calibrated, horizon)
 
 

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from processors.analytics import surveys
+from processors.analytics.clv.summary import day_of_ms
 from processors.analytics.evolve import evolve
 from processors.sessionisation.sessions import campaign_of, referrer_host
 
@@ -21,7 +22,6 @@ CART_EVENTS = (PRODUCT_ADDED_EVENT, CHECKOUT_STARTED_EVENT)
 # the collector's (collector.geo).
 LATEST_FIELDS = ("user_id", "device", "browser", "os", "locale", "country", "region", "city")
 RECENT_IDS_LIMIT = 512
-DAY_MS = 86_400_000
 RECENT_SESSIONS_LIMIT = 64
 
 
@@ -188,7 +188,7 @@ def _purchase(profile: CustomerProfile, event: Mapping[str, Any], ts_ms: int) ->
     if order_id and order_id in profile.order_ids:
         return profile
     revenue = _number(event.get("revenue"))
-    day = ts_ms // DAY_MS
+    day = day_of_ms(ts_ms)
     return evolve(
         profile,
         purchases=profile.purchases + 1,

@@ -30,7 +30,6 @@ class Purchaser(Protocol):
 
     purchases: int
     revenue: float
-    first_purchase_ms: int | None
     last_purchase_ms: int | None
 
 

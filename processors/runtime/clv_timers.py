@@ -14,8 +14,7 @@ import faust
 import httpx
 
 from infra.clickhouse.backend import ClickHouseError
-from infra.clickhouse.warehouse import ThroughSink, sink_client
-from infra.health import http_ok
+from infra.clickhouse.warehouse import through_sink
 from processors.analytics.analyse import CustomerOutputs, catch_up, refresh, write_customer
 from processors.analytics.clv.calibration import fit_site
 from processors.analytics.clv.fitting import FitError
@@ -55,13 +54,12 @@ def fit_sites(worker: Worker) -> list[ClvFit]:
     """Every site fitted on its purchases up to today, through the sink (which owns the
     engine while the stack runs); a site that cannot be fitted is logged and left out."""
     settings = worker.settings
-    if not http_ok(f"{settings.sink_url}/healthz"):
-        log.warning("lifetime value models not refitted: the sink does not answer at %s", settings.sink_url)
-        return []
     fits = []
     now = datetime.now(UTC)
-    with sink_client(settings) as client:
-        warehouse = ThroughSink(settings.sink_url, client)
+    with through_sink(settings) as warehouse:
+        if warehouse is None:
+            log.warning("lifetime value models not refitted: the sink does not answer at %s", settings.sink_url)
+            return []
         for site in settings.sites:
             try:
                 fits.append(fit_site(warehouse.query, site.id, now.date(), int(now.timestamp() * 1000)))

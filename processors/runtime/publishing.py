@@ -9,13 +9,13 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from infra.kafka.publisher import KafkaUnavailable, Publisher, Record
+from infra.kafka.publisher import KafkaUnavailable, Publisher, Record, dead_letter_record
 from infra.retry import Backoff, retry_async
 from processors.analytics.analyse import CustomerOutputs
 from processors.runtime import metrics
 from processors.sessionisation.sessionise import KeyValue
 from schemas.event import InvalidMessage
-from schemas.topics import DEAD_LETTER, EVENTS
+from schemas.topics import EVENTS
 
 log = logging.getLogger("footfall.sessioniser")
 PUBLISH_BACKOFF = Backoff(initial_s=0.5, max_s=10.0)
@@ -47,8 +47,9 @@ def set_aside_records(malformed: Sequence[tuple[KeyValue, str]]) -> list[Record]
         site_id = metrics.site_of(key)
         log.warning("set aside a record of the events topic for site %r: %s", site_id, reason)
         metrics.MALFORMED_EVENTS.inc()
-        letter = InvalidMessage(site_id=site_id, received_at=now, endpoint=EVENTS.name, reason=reason, raw=record_digest(key, value))
-        letters.append(Record(DEAD_LETTER.name, site_id.encode(), letter.model_dump_json().encode()))
+        letters.append(dead_letter_record(
+            InvalidMessage(site_id=site_id, received_at=now, endpoint=EVENTS.name, reason=reason, raw=record_digest(key, value))
+        ))
     return letters
 
 

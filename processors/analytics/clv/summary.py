@@ -16,7 +16,8 @@ from datetime import date
 
 import numpy as np
 
-DAY_MS = 86_400_000
+from processors.analytics.rfm import DAY_MS
+
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,11 @@ def calibration(customers: Iterable[Customer]) -> Calibration:
 
 
 def day_number(day: date) -> int:
-    """Days since 1970-01-01, the numbering both ClickHouse (toRelativeDayNum) and epoch
-    milliseconds // DAY_MS give."""
+    """Days since 1970-01-01, the numbering both ClickHouse (toRelativeDayNum) and
+    day_of_ms give."""
     return (day - date(1970, 1, 1)).days
+
+
+def day_of_ms(milliseconds: int) -> int:
+    """The day number (day_number) of a moment in epoch milliseconds, in UTC."""
+    return milliseconds // DAY_MS

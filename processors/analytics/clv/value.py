@@ -9,6 +9,7 @@ twelfth of a year in days.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -52,6 +53,10 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+# A buyer's row is rewritten with every batch that touches them, while their figures change
+# only with a purchase day, a new calibration day, a new fit or horizon: all four are the
+# (frozen, hashable) arguments, so a batch's repeat asks cost a lookup, not an evaluation.
+@functools.lru_cache(maxsize=65_536)
 def predict(fitted: Fitted, customer: Customer, horizon: Horizon) -> Prediction:
     """One customer's figures, every horizon in one evaluation."""
     x, t_x, T = (np.array([float(value)]) for value in (customer.x, customer.t_x, customer.T))
