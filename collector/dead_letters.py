@@ -61,7 +61,8 @@ def _without_credentials(match: re.Match[str]) -> str:
 
 
 def masker(hashed: Callable[[str], Any], write_key: str) -> Callable[[str], str]:
-    """The rewrite every key and string of a dead letter goes through."""
+    """The rewrite every key and string of a dead letter goes through, and every survey
+    comment (collector.comments): text in which a sender may have put anything."""
 
     def masked(text: str) -> str:
         if write_key in text:
