@@ -147,17 +147,17 @@ def halves(times: Sequence[datetime], period: tuple[datetime, datetime]) -> tupl
 
 
 def examples(matrix: csr_matrix, members: np.ndarray, texts: Sequence[str], limit: int) -> tuple[str, ...]:
-    """The theme's most typical distinct comments: the closest to its centre."""
+    """The theme's most typical comments, each wording once: the closest to its centre."""
     centre = np.asarray(matrix[members].mean(axis=0)).ravel()
     closeness = matrix[members] @ centre
-    picked: list[str] = []
+    picked: dict[str, str] = {}
     for index in np.argsort(-closeness, kind="stable"):
         text = texts[members[index]]
-        if text not in picked:
-            picked.append(text)
+        # Comments that differ only in case or punctuation are one example.
+        picked.setdefault(letters(text), text)
         if len(picked) == limit:
             break
-    return tuple(picked)
+    return tuple(picked.values())
 
 
 def find_themes(comments: Sequence[Comment], period: tuple[datetime, datetime], settings: ThemeSettings = ThemeSettings()) -> Themes:

@@ -42,3 +42,10 @@ def test_other_events_and_comments_that_are_not_text_are_left_as_they_came() -> 
     assert with_scrubbed_comment(other, MASK) is other
     page = PageMessage.model_validate({"type": "page", "anonymousId": "a", "properties": {"comment": "jane@example.com"}})
     assert with_scrubbed_comment(page, MASK) is page
+
+
+def test_masking_a_long_run_of_letters_after_an_address_takes_its_length_not_its_square() -> None:
+    # Unbounded, the email pattern backtracked over the whole run at every position (minutes).
+    for tail in ("ж" * 200_000, "x%40" * 50_000, "a@" * 100_000):
+        masked = MASK(f"write to jane.doe@example.com {tail}")
+        assert "jane.doe" not in masked and masked.endswith(tail[-10:])
