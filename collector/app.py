@@ -26,7 +26,8 @@ from starlette.routing import Route
 from collector import metrics
 from collector.addresses import client_address, limit_key
 from collector.cors import cors_headers, preflight_allowed
-from collector.dead_letters import dead_letter_reason, dead_letter_text
+from collector.comments import with_scrubbed_comment
+from collector.dead_letters import dead_letter_reason, dead_letter_text, masker
 from collector.enrich import RequestMeta, normalise
 from collector.geo import Geolocator
 from collector.limits import Measured, measure, time_refusal
@@ -181,6 +182,7 @@ class Ingest:
         """Records for the messages within bounds, their personal data scrubbed as the site
         says; every other one dead-lettered, scrubbed, with its reason."""
         personal = self.personal[site.id]
+        mask = masker(personal.hashed, site.write_key)
         over_limit = [Rejected(index, reason, carried.messages[index]) for index, reason in measured.reasons.items()]
         raws = {index: carried.merged(index) for index in range(len(carried.messages)) if index not in measured.reasons}
         valid, rejected = validate_messages(raws.items())
@@ -189,7 +191,8 @@ class Ingest:
         types: list[str] = []
         for index, message in valid:
             try:
-                event = normalise(personal.applied(message), meta, partial(fallback_event_id, meta.site_id, raws[index]), self.locate)
+                scrubbed = with_scrubbed_comment(personal.applied(message), mask)
+                event = normalise(scrubbed, meta, partial(fallback_event_id, meta.site_id, raws[index]), self.locate)
                 refusal = time_refusal(event.ts, meta.received_at, self.limits)
                 if refusal is not None:
                     raise ValueError(refusal)

@@ -27,8 +27,11 @@ CREDENTIALS_MARK = "(credentials removed)"
 # Names whose values are credentials: taken out of a dead letter wherever they are.
 CREDENTIAL_NAMES = {"writekey": DROP, "authorization": DROP, "password": DROP}
 
-# An address as it appears in text or a URL (`jane%40example.com`).
-EMAIL = re.compile(r"[\w.%+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+# An address as it appears in text or a URL (`jane%40example.com`). A match starts only where
+# a local part can start and its parts are as long as an address's may be (64 characters
+# before the @, 63 a label), so a long run of letters costs the search its length once, not
+# its square: unbounded, a comment of 100 KB of letters after an @ held a worker for minutes.
+EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}(?:@|%40)[\w-]{1,63}(?:\.[\w-]{1,63})+", re.IGNORECASE)
 IPV4 = re.compile(r"(?<![\d.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d])")
 # Anything with two colons among hex digits may be an IPv6 address; each is checked.
 IPV6_CANDIDATE = re.compile(r"(?:[0-9a-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{1,4})?", re.IGNORECASE)
@@ -61,7 +64,8 @@ def _without_credentials(match: re.Match[str]) -> str:
 
 
 def masker(hashed: Callable[[str], Any], write_key: str) -> Callable[[str], str]:
-    """The rewrite every key and string of a dead letter goes through."""
+    """The rewrite every key and string of a dead letter goes through, and every survey
+    comment (collector.comments): text in which a sender may have put anything."""
 
     def masked(text: str) -> str:
         if write_key in text:

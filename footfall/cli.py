@@ -23,6 +23,7 @@ from footfall.clv.commands import clv_app
 from footfall.costs.parse import CostFileError, parse_costs
 from footfall.costs.store import store_costs
 from footfall.demo import DemoResult, run_demo
+from footfall.feedback.command import feedback_command
 from footfall.reports.heatmap import read_heatmap, top_paths
 from footfall.reports.paths_command import paths_command
 from footfall.reports.since import GRAMMAR as SINCE_GRAMMAR
@@ -306,7 +307,7 @@ def report(
     site: str | None = typer.Option(None, "--site", help="One site (default: all sites)."),
     since: str = typer.Option("30d", "--since", help=f"{SINCE_GRAMMAR}; the report counts whole UTC days, from the day that moment falls in."),
 ) -> None:
-    """Print traffic, sessions, funnels, segments, revenue, surveys, CAC and retention."""
+    """Print traffic, sessions, funnels, segments, revenue, surveys and their comments' themes, CAC and retention."""
     try:
         settings = config.load()
         scope = Scope(site, since_day(since), counting_bots(settings.sites))
@@ -413,6 +414,7 @@ app.command("forget")(people.forget_command)
 app.command("credentials")(print_credentials)
 app.command("hash")(hash_values)
 app.command("paths")(paths_command)
+app.command("feedback")(feedback_command)
 
 
 if __name__ == "__main__":

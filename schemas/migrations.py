@@ -87,6 +87,11 @@ CLV_FIGURES = (
     f"ALTER TABLE {DATABASE}.customers MODIFY COLUMN IF EXISTS clv_predicted Nullable(Float64)",
 )
 
+# A survey answer's free-text comment, in a column of its own rather than in the properties:
+# the feedback themes read it without parsing JSON, and it is personal data that goes with
+# the person's event rows wherever they go (export, erasure, retention).
+SURVEY_COMMENT = f"ALTER TABLE {DATABASE}.events ADD COLUMN IF NOT EXISTS comment String"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, sessions and dead-lettered messages", (EVENTS_DDL, SESSIONS_DDL, INVALID_EVENTS_DDL)),
     Migration(2, "insert deduplication for replayed batches", INSERT_DEDUPLICATION),
@@ -107,6 +112,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "the bot mark on events, and rollups that keep bots apart", BOT_MARK),
     Migration(11, "the erasure audit, and the lookup of a person's ids", (ERASURE_AUDIT_DDL, PERSON_IDS_DDL, PERSON_HOURS_DDL)),
     Migration(12, "customer lifetime value models, and each customer's P(alive), expected purchases and CLV", (CLV_MODELS_DDL, *CLV_FIGURES)),
+    Migration(13, "survey answers' comments", (SURVEY_COMMENT,)),
 )
 
 MIGRATIONS_TABLE_DDL = f"""

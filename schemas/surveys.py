@@ -23,3 +23,22 @@ PASSIVE_MIN = 7
 
 # CSAT: the share of answers of SATISFIED_MIN or more.
 SATISFIED_MIN = 4
+
+# A comment is what a person typed: the collector cuts it at this many characters, after
+# masking it, and every later reader may rely on the bound.
+COMMENT_MAX_CHARS = 2000
+
+# Each survey's answers in three bands, so feedback from every survey reads alike: the lowest
+# score of the middle band and of the top band. NPS's are its own (0-6 detractors, 7-8
+# passives, 9-10 promoters); CSAT's top band is its satisfied answers (4-5), 3 the neutral
+# middle, 1-2 the dissatisfied; CES's 7-point agreement scale puts 5-7 (easy) on top, 4 the
+# neutral middle, 1-3 (hard) at the bottom.
+BANDS: Mapping[str, tuple[int, int]] = {"nps": (PASSIVE_MIN, PROMOTER_MIN), "csat": (3, SATISFIED_MIN), "ces": (4, 5)}
+
+
+def band(survey: str, score: int) -> str:
+    """Detractor, passive or promoter: the band of a score on its survey's scale."""
+    passive_min, promoter_min = BANDS[survey]
+    if score >= promoter_min:
+        return PROMOTER
+    return PASSIVE if score >= passive_min else DETRACTOR

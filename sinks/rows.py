@@ -16,6 +16,7 @@ import orjson
 
 from infra.erasures import Forgotten
 from schemas.clv import ClvFit
+from schemas.surveys import COMMENT_MAX_CHARS, SURVEY_EVENT
 from schemas.tables import DATABASE
 from schemas.topics import CLV_MODELS, CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 from sinks.rejections import REJECTED_ROWS, TOPIC_TABLES, Rejection, unreadable
@@ -60,13 +61,25 @@ def clickhouse_time(moment: str | int) -> str:
     return clickhouse_text(moment_of(moment))
 
 
+def comment_and_properties(event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A survey answer's comment moved out of its properties into the comment column, so the
+    comment is stored once; any other event's properties as they are."""
+    properties = event.get("properties") or {}
+    comment = properties.get("comment")
+    if event.get("type") != "track" or event.get("name") != SURVEY_EVENT or not isinstance(comment, str):
+        return "", properties
+    # The collector bounds comments already; a record from elsewhere is bounded here.
+    return comment[:COMMENT_MAX_CHARS], {key: value for key, value in properties.items() if key != "comment"}
+
+
 def event_row(event: dict[str, Any], received_at: datetime) -> dict[str, Any]:
     """`received_at` is the event's own, parsed once by the caller, who needs it too."""
     row: dict[str, Any] = {column: event.get(column) or "" for column in EVENT_STRING_COLUMNS}
     row.update({column: event.get(column) for column in EVENT_NUMBER_COLUMNS})
     row["ts"] = clickhouse_time(event["ts"])
     row["received_at"] = clickhouse_text(received_at)
-    row["properties"] = orjson.dumps(event.get("properties") or {}).decode()
+    row["comment"], properties = comment_and_properties(event)
+    row["properties"] = orjson.dumps(properties).decode()
     # Records published before the collector marked bots carry no mark: people's traffic.
     row["bot"] = int(bool(event.get("bot")))
     row["version"] = FIRST_VERSION

@@ -181,9 +181,13 @@ WHERE {scope.site_filter}
 HAVING nps_responses + csat_responses + ces_responses > 0"""
 
 
+def in_scale(survey: str = "survey", score: str = "score") -> str:
+    """The answers whose score is on their survey's scale."""
+    return " OR ".join(f"({survey} = '{name}' AND {score} BETWEEN {low} AND {high})" for name, (low, high) in SCALES.items())
+
+
 def survey_weeks(scope: Scope) -> str:
     """Per week (from Monday), over each respondent's latest answer that week."""
-    in_scale = " OR ".join(f"(survey = '{name}' AND score BETWEEN {low} AND {high})" for name, (low, high) in SCALES.items())
     return f"""
 SELECT toString(week) AS week_start,
        {nps_figures('score', "survey = 'nps'")},
@@ -197,7 +201,7 @@ FROM
     FROM {DATABASE}.events FINAL
     WHERE type = 'track' AND name = {quote(SURVEY_EVENT)} AND {scope.events_filter} AND {scope.from_('ts')}
     GROUP BY site_id, week, survey, respondent
-    HAVING {in_scale}
+    HAVING {in_scale()}
 )
 GROUP BY week ORDER BY week"""
 

@@ -8,11 +8,13 @@ printing an empty table.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from footfall.feedback.model import ThemeSettings
 from footfall.reports import path_tables, queries
 from footfall.reports.paths import Direction, Link, PathAsk, Paths, read_links
 from footfall.terminal import literal
@@ -183,6 +185,15 @@ def surveys(scores: Rows, weeks: Rows) -> RenderableType:
     return titled("NPS, CSAT and CES", Group(*parts))
 
 
+def feedback(query: Query, scope: Scope) -> RenderableType:
+    """Each site's themes of the period's survey comments (footfall feedback)."""
+    # Imported here: the themes' module reads this one's tables.
+    from footfall.feedback.command import feedback_sections
+
+    found = feedback_sections(query, scope, None, ThemeSettings(), datetime.now(UTC))
+    return Group(*found) if found else empty("Feedback themes")
+
+
 def retention_grid(rows: Rows) -> tuple[int, list[tuple[str, int, list[float]]]]:
     """Weeks shown and, per cohort, its size and the share active in each week after."""
     by_cohort: dict[str, dict[int, int]] = {}
@@ -247,5 +258,6 @@ def build(query: Query, scope: Scope) -> Iterator[RenderableType]:
     yield revenue(run(queries.revenue))
     yield clv(run(queries.clv))
     yield surveys(run(queries.survey_scores), run(queries.survey_weeks))
+    yield feedback(query, scope)
     yield cac(run(queries.cac))
     yield retention(run(queries.retention))

@@ -11,9 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.surveys import DETRACTOR, PASSIVE, PASSIVE_MIN, PROMOTER, PROMOTER_MIN, SCALES, SURVEY_EVENT
-
-COMMENT_LIMIT = 2000
+from schemas.surveys import COMMENT_MAX_CHARS, SCALES, SURVEY_EVENT, band
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ def parse_answer(event: Mapping[str, Any], ts_ms: int) -> Answer | InvalidAnswer
     comment = properties.get("comment")
     if comment is not None and not isinstance(comment, str):
         return InvalidAnswer(f"properties.comment must be text, got {comment!r}")
-    return Answer(survey, int(score), ts_ms, event["event_id"], comment[:COMMENT_LIMIT] if comment else None)
+    return Answer(survey, int(score), ts_ms, event["event_id"], comment[:COMMENT_MAX_CHARS] if comment else None)
 
 
 def latest(current: Answer | None, candidate: Answer) -> Answer:
@@ -64,8 +62,4 @@ def latest(current: Answer | None, candidate: Answer) -> Answer:
 
 
 def nps_category(score: int) -> str:
-    if score >= PROMOTER_MIN:
-        return PROMOTER
-    if score >= PASSIVE_MIN:
-        return PASSIVE
-    return DETRACTOR
+    return band("nps", score)

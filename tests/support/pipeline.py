@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,3 +158,20 @@ def start_pipeline(kafka: Broker, folder: Path, workers: int = 1, sink: bool = T
     if sink:
         pipeline.start_sink()
     return pipeline
+
+
+@contextmanager
+def configured_pipeline(folder: Path, config: str, **overrides: str) -> Iterator[tuple[Pipeline, Path]]:
+    """A broker of its own and a pipeline whose footfall.toml holds `config`, both stopped
+    after; the pipeline and the configuration file, for the commands run against it."""
+    path = folder / "footfall.toml"
+    path.write_text(config)
+    broker = new_broker(folder / "broker")
+    try:
+        pipeline = start_pipeline(broker, folder / "stack", FOOTFALL_CONFIG=str(path), **overrides)
+        try:
+            yield pipeline, path
+        finally:
+            pipeline.stop()
+    finally:
+        broker.stop()

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from schemas.migrations import MIGRATIONS
 from schemas.tables import DATABASE, EVENTS_DDL
+from schemas.surveys import COMMENT_MAX_CHARS
 from schemas.topics import CLV_MODELS, CUSTOMERS, DEAD_LETTER, EVENTS, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 from sinks.rejections import TOPIC_TABLES, UNREADABLE
 from sinks.rows import (
@@ -62,7 +63,7 @@ EVENT_ROW: dict[str, Any] = {
     "country": "DE", "region": "", "city": "",
     "x": 120.0, "y": 40.5, "page_width": 1200.0, "page_height": 3000.0, "scroll_pct": None, "revenue": None,
     "ts": "2026-11-25 10:00:00.250", "received_at": "2026-11-25 10:00:01.500",
-    "properties": '{"plan":"pro","note":"ünï \\"code\\""}', "bot": 0, "version": 1,
+    "comment": "", "properties": '{"plan":"pro","note":"ünï \\"code\\""}', "bot": 0, "version": 1,
 }
 SESSION = {
     "site_id": "shop", "session_id": "s1", "anonymous_id": "a1", "user_id": "", "started_at_ms": AT_MS,
@@ -415,3 +416,19 @@ def test_records_no_stage_could_publish_are_set_aside_too(record: bytes | None, 
     assert len(batch) == 1 and not batch.events
     assert rejection.content == (content if content is not None else record.decode())  # type: ignore[union-attr]
     assert rejection.site_id == site
+
+
+def test_a_survey_answers_comment_moves_from_its_properties_to_the_comment_column_bounded() -> None:
+    answer = {**EVENT, "type": "track", "name": "Survey Responded",
+              "properties": {"survey": "nps", "score": 3, "comment": "Доставка опоздала " * 500}}
+    row = event_row(answer, moment_of(EVENT["received_at"]))
+    assert row["comment"].startswith("Доставка опоздала") and len(row["comment"]) == COMMENT_MAX_CHARS
+    assert orjson.loads(row["properties"]) == {"survey": "nps", "score": 3}
+
+
+def test_only_a_survey_answers_text_comment_is_taken_as_a_comment() -> None:
+    received_at = moment_of(EVENT["received_at"])
+    other = {**EVENT, "type": "track", "name": "Note Left", "properties": {"comment": "kept in properties"}}
+    assert event_row(other, received_at)["comment"] == "" and "kept in properties" in event_row(other, received_at)["properties"]
+    numeric = {**EVENT, "type": "track", "name": "Survey Responded", "properties": {"survey": "nps", "score": 3, "comment": 7}}
+    assert event_row(numeric, received_at)["comment"] == "" and '"comment":7' in event_row(numeric, received_at)["properties"]

@@ -1,0 +1,1 @@
+"""`footfall feedback`: survey comments grouped into themes."""
