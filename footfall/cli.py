@@ -24,7 +24,7 @@ from footfall.clv.commands import clv_app
 from footfall.costs.parse import CostFileError, parse_costs
 from footfall.costs.store import store_costs
 from footfall.demo import DemoResult, run_demo
-from footfall.demo.finish import fit_lifetime_value, import_costs
+from footfall.demo.finish import fit_lifetime_value, import_demo_costs
 from footfall.reports.heatmap import read_heatmap, top_paths
 from footfall.reports.paths_command import paths_command
 from footfall.reports.since import GRAMMAR as SINCE_GRAMMAR
@@ -186,7 +186,7 @@ def demo_and_summary(settings: config.Settings, visitors: int = DEMO_VISITORS, d
                   f"customers, {plan.repeat_customers:,} of them buying on several days, {plan.survey_answers:,} survey answers")
     site_id, today = settings.sites[0].id, datetime.now(UTC).date()
     with open_warehouse(settings) as warehouse:
-        costs_file, cost_rows = import_costs(warehouse, site_id, today, days, settings.state_dir / "demo")
+        costs_file, cost_rows = import_demo_costs(warehouse, site_id, today, days, settings.state_dir / "demo")
     say(f"imported {cost_rows:,} campaign cost rows from {costs_file} (as footfall costs import does)")
     with console.status("fitting the lifetime value models and waiting for every customer's P(alive) …"):
         fit = fit_lifetime_value(settings, query, site_id, today)

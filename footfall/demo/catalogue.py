@@ -151,7 +151,7 @@ CAMPAIGNS = (
 )
 # What each campaign costs a day, in CURRENCY, by its name: the costs the demo imports, so
 # CAC and CLV:CAC have something to divide by. The social campaign is the expensive one.
-CAMPAIGN_DAILY_COST = {"spring_sale": 4.0, "brand_search": 12.0, "summer_lookbook": 30.0, "wool_guide": 6.0}
+CAMPAIGN_DAILY_COST = {"spring_sale": 4.0, "brand_search": 12.0, "summer_lookbook": 90.0, "wool_guide": 6.0}
 # Each referrer with the pages its links land on.
 REFERRERS = (
     ("https://www.google.com/", (PRODUCT_PATHS[0], PRODUCT_PATHS[1], BLOG_PATHS[2], "/")),

@@ -24,7 +24,7 @@ from schemas.tables import DATABASE
 FIT_TIMEOUT_S = 300.0
 
 
-def import_costs(warehouse: Warehouse, site_id: str, last_day: date, days: int, folder: Path) -> tuple[Path, int]:
+def import_demo_costs(warehouse: Warehouse, site_id: str, last_day: date, days: int, folder: Path) -> tuple[Path, int]:
     """Writes the demo's campaign costs as a costs file in `folder` (for a look at the
     format) and imports it: the file and how many rows it stored."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -47,11 +47,11 @@ DAY_MS = 24 * HOUR_MS
 SESSION_GAP_MS = (45 * MINUTE_MS, 3 * DAY_MS)
 # Within a session: no pause comes near it.
 LONGEST_PAUSE_MS = 12 * MINUTE_MS
-# A customer's purchase rate per day is Gamma distributed (shape, scale: one purchase a
-# month on average) and their chance of dropping out after a purchase Beta distributed
-# (about one in four), as BG/NBD assumes; the repeat orders of one customer are bounded.
-PURCHASE_RATE = (2.0, 1 / 60)
-DROPOUT = (1.2, 3.0)
+# A customer's purchase rate per day is Gamma distributed (shape, scale: one purchase in
+# ten days on average) and their chance of dropping out after a purchase Beta distributed
+# (two in five on average), as BG/NBD assumes; the repeat orders of one customer are bounded.
+PURCHASE_RATE = (2.0, 1 / 20)
+DROPOUT = (2.0, 3.0)
 MAX_REPEAT_ORDERS = 24
 # The surveys a customer may answer after an order, each with the chance they do.
 SURVEYS = (("csat", 0.5), ("ces", 0.4), ("nps", 0.35))
