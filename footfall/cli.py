@@ -7,6 +7,7 @@ import secrets
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from enum import Enum
 from functools import partial
 from pathlib import Path
@@ -23,6 +24,7 @@ from footfall.clv.commands import clv_app
 from footfall.costs.parse import CostFileError, parse_costs
 from footfall.costs.store import store_costs
 from footfall.demo import DemoResult, run_demo
+from footfall.demo.finish import fit_lifetime_value, import_demo_costs
 from footfall.feedback.command import feedback_command
 from footfall.reports.heatmap import read_heatmap, top_paths
 from footfall.reports.paths_command import paths_command
@@ -34,7 +36,7 @@ from footfall.reports.queries import Scope, counting_bots
 from footfall.local.stack import BrokerRow, Part, Stack
 from footfall.personal_hash import hash_values
 from footfall.credentials import print_credentials
-from footfall.reports.summary import event_count, summarise
+from footfall.reports.summary import event_count, summary_lines
 from footfall.terminal import console, literal, shown, styled
 from infra.clickhouse.backend import ClickHouseError
 from infra.clickhouse.confinement import READONLY_CODE
@@ -102,6 +104,7 @@ def wait_for_interrupt(stack: Stack) -> None:
 def up(
     detach: bool = typer.Option(False, "--detach", "-d", help="Return once every part answers."),
     demo: bool = typer.Option(False, "--demo", help="Then send demo traffic and summarise what landed."),
+    seed: int | None = typer.Option(None, "--seed", help="With --demo: repeat a demo run exactly (default: a new random seed)."),
     with_monitoring: bool = typer.Option(False, "--with-monitoring", help="Also start Prometheus scraping the stack."),
     brokers: int | None = typer.Option(
         None, "--brokers", min=1, max=MAX_LOCAL_BROKERS, help="Start a local Kafka cluster of N nodes on loopback (default: one broker).",
@@ -126,7 +129,7 @@ def up(
     if with_monitoring:
         print_where_to_look(settings)
     if demo:
-        demo_and_summary(settings)
+        demo_and_summary(settings, seed=seed)
     if detach:
         console.print("Stop it with [bold]footfall down[/bold].")
         return
@@ -165,23 +168,38 @@ def status() -> None:
         raise typer.Exit(1)
 
 
-def demo_and_summary(settings: config.Settings, visitors: int = 200, days: int = 7) -> None:
-    """Send demo traffic, wait until the sink has written all of it, print the figures."""
+# The demo: enough customers buying again over enough days for a lifetime value fit.
+DEMO_VISITORS = 400
+DEMO_DAYS = 60
+
+
+def demo_and_summary(settings: config.Settings, visitors: int = DEMO_VISITORS, days: int = DEMO_DAYS, seed: int | None = None) -> None:
+    """Send demo traffic, wait until the sink has written all of it, import the campaigns'
+    costs, fit the lifetime value models, print the figures."""
     query = partial(run_query, settings)
     before = event_count(query)
-    result = send_demo(settings, visitors, days, seed=None)
+    result = send_demo(settings, visitors, days, seed)
     expected = before + result.sent.accepted
     with console.status("waiting for the pipeline to land every event in ClickHouse …"):
         wait_until(lambda: event_count(query) >= expected, LANDING_TIMEOUT_S, "demo events in ClickHouse")
     plan = result.plan
-    console.print(f"the demo sent {result.sent.accepted:,} events in {plan.sessions:,} planned sessions")
+    console.print(f"the demo sent {result.sent.accepted:,} events in {plan.sessions:,} planned sessions: {plan.customers:,} "
+                  f"customers, {plan.repeat_customers:,} of them buying on several days, {plan.survey_answers:,} survey answers")
+    site_id, today = settings.sites[0].id, datetime.now(UTC).date()
+    with open_warehouse(settings) as warehouse:
+        costs_file, cost_rows = import_demo_costs(warehouse, site_id, today, days, settings.state_dir / "demo")
+    say(f"imported {cost_rows:,} campaign cost rows from {costs_file} (as footfall costs import does)")
+    with console.status("fitting the lifetime value models and waiting for every customer's P(alive) …"):
+        fit = fit_lifetime_value(settings, query, site_id, today)
+    say(f"fitted the lifetime value models on {fit.customers:,} customers (as footfall clv fit does)")
     console.print("[bold]In ClickHouse now[/bold]")
-    for line in summarise(query).lines():
+    for line in summary_lines(query):
         console.print(styled("  ", line))
     console.print(
         "Query it meanwhile, for example:\n"
         '  .venv/bin/footfall query "SELECT entry_path, count() AS sessions FROM footfall.sessions FINAL '
-        'GROUP BY entry_path ORDER BY sessions DESC LIMIT 5"'
+        'GROUP BY entry_path ORDER BY sessions DESC LIMIT 5"\n'
+        "Every section of the report has data: .venv/bin/footfall report"
     )
 
 
@@ -202,8 +220,8 @@ def send_demo(settings: config.Settings, visitors: int, days: int, seed: int | N
 
 @app.command()
 def demo(
-    visitors: int = typer.Option(200, help="How many simulated visitors."),
-    days: int = typer.Option(7, help="Over how many days before now their visits spread."),
+    visitors: int = typer.Option(DEMO_VISITORS, help="How many simulated visitors."),
+    days: int = typer.Option(DEMO_DAYS, help="Over how many days before now their visits spread."),
     seed: int | None = typer.Option(None, help="Repeat a run exactly (default: a new random seed)."),
 ) -> None:
     """Send realistic simulated traffic to the running collector."""
@@ -213,7 +231,9 @@ def demo(
     console.print(
         f"sent {result.sent.accepted:,} events in {result.sent.seconds:.1f}s: {plan.sessions} sessions, "
         f"{plan.page_views} page views, {plan.clicks} clicks, {plan.scrolls} scrolls, "
-        f"{plan.purchases} purchases ({plan.revenue:,.2f} {plan.currency}), {plan.identifies} identifies"
+        f"{plan.purchases} purchases ({plan.revenue:,.2f} {plan.currency}) by {plan.customers} customers, "
+        f"{plan.identifies} identifies, {plan.cart_adds} cart adds, {plan.checkouts} checkouts, "
+        f"{plan.engagements} engaged times, {plan.survey_answers} survey answers"
     )
 
 

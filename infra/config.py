@@ -256,7 +256,19 @@ class Retention(BaseModel):
 # Kafka keeps at most this many replicas of a partition worth asking for.
 MAX_REPLICATION = 7
 
-DEMO_SITE = Site(id="demo", write_key="demo_key", allowed_origins=list(LOCAL_ORIGINS))
+# The demo shop's checkout, as a site configures a funnel: from a product page through the
+# cart and checkout to the order, within a day. The demo traffic takes every step of it.
+DEMO_FUNNEL = {
+    "name": "checkout",
+    "window_s": 24 * 3600,
+    "steps": [
+        {"type": "page_view", "field": "path", "op": "contains", "value": "/product/"},
+        {"event": "Product Added"},
+        {"event": "Checkout Started"},
+        {"type": "purchase"},
+    ],
+}
+DEMO_SITE = Site(id="demo", write_key="demo_key", allowed_origins=list(LOCAL_ORIGINS), funnels=[DEMO_FUNNEL])
 
 
 class Settings(BaseSettings):

@@ -48,9 +48,17 @@ LOCALES = (
     ("fr-FR", "FR", "90.0"),
     ("nl-NL", "NL", "77.160"),
     ("es-ES", "ES", "80.24"),
+    ("ru-RU", "RU", "95.24"),
+    ("vi-VN", "VN", "113.160"),
 )
 # The membership plans identified visitors are on, with their weights.
 PLANS = (("free", 6), ("pro", 3), ("team", 1))
+# What identified visitors tell about themselves, each value with its weight: the
+# demographic traits segments and personas read.
+GENDERS = (("female", 48), ("male", 46), ("non-binary", 3), ("undisclosed", 3))
+OCCUPATIONS = (("engineer", 5), ("teacher", 3), ("student", 4), ("designer", 2), ("nurse", 2),
+               ("retail", 3), ("manager", 3), ("retired", 2), ("freelancer", 2))
+INCOME_BANDS = (("<25k", 3), ("25-50k", 5), ("50-100k", 4), ("100k+", 2))
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,9 @@ CAMPAIGNS = (
     ("instagram", "social", "summer_lookbook", BLOG_PATHS[3], "https://l.instagram.com/"),
     ("partner_blog", "referral", "wool_guide", PRODUCT_PATHS[0], "https://outdoors.example.org/best-wool-shoes"),
 )
+# What each campaign costs a day, in CURRENCY, by its name: the costs the demo imports, so
+# CAC and CLV:CAC have something to divide by. The social campaign is the expensive one.
+CAMPAIGN_DAILY_COST = {"spring_sale": 4.0, "brand_search": 12.0, "summer_lookbook": 90.0, "wool_guide": 6.0}
 # Each referrer with the pages its links land on.
 REFERRERS = (
     ("https://www.google.com/", (PRODUCT_PATHS[0], PRODUCT_PATHS[1], BLOG_PATHS[2], "/")),

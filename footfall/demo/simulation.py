@@ -12,6 +12,8 @@ from typing import Any
 
 from footfall.demo.catalogue import CURRENCY
 from footfall.demo.visitor import DAY_MS, Visitor
+from processors.analytics.profiles import CHECKOUT_STARTED_EVENT, ENGAGED_EVENT, PRODUCT_ADDED_EVENT
+from schemas.surveys import SURVEY_EVENT
 from schemas.wire import CLICK_EVENT, ORDER_COMPLETED_EVENT, SCROLL_EVENT
 
 
@@ -26,22 +28,29 @@ class DemoPlan:
     scrolls: int
     purchases: int
     identifies: int
+    engagements: int  # page views ended with their engaged time
+    cart_adds: int
+    checkouts: int
+    survey_answers: int
+    customers: int  # visitors who bought
+    repeat_customers: int  # of them, those who bought on two days or more
     revenue: float  # the sum of the orders' revenue, in CURRENCY
     currency: str = CURRENCY
 
     @property
     def events(self) -> int:
-        return self.page_views + self.clicks + self.scrolls + self.purchases + self.identifies
+        return sum(getattr(self, kind) for kind in KIND_OF.values())
 
 
 KIND_OF = {"page": "page_views", CLICK_EVENT: "clicks", SCROLL_EVENT: "scrolls", ORDER_COMPLETED_EVENT: "purchases",
-           "identify": "identifies"}
+           "identify": "identifies", ENGAGED_EVENT: "engagements", PRODUCT_ADDED_EVENT: "cart_adds",
+           CHECKOUT_STARTED_EVENT: "checkouts", SURVEY_EVENT: "survey_answers"}
 # What a batch needs to exercise every path of the collector's enrichment.
 BEHAVIOURS = frozenset({"page_views", "clicks", "scrolls", "purchases"})
 
 
 def kind_of(message: dict[str, Any]) -> str:
-    """Which count of the plan a message belongs to: page_views, clicks, scrolls, purchases, identifies."""
+    """Which count of the plan a message belongs to (KIND_OF): page_views, clicks, purchases …"""
     return KIND_OF[message["event"] if message["type"] == "track" else message["type"]]
 
 
@@ -69,7 +78,7 @@ def generate(
     for index in range(visitors):
         # One generator per visitor: a visitor's journey does not depend on how many others there are.
         visitor = Visitor(random.Random(f"footfall-demo:{seed}:{index}"))
-        visitor.journeys()
+        visitor.journeys(window_ms)
         # Only the sessions that fit in the window; the later ones are dropped, never cut.
         kept = []
         for session in visitor.sessions:
@@ -88,15 +97,15 @@ def generate(
     messages = [message for _, _, message in timed]
 
     counts = Counter(kind_of(m) for m in messages)
-    revenue_cents = sum(round(m["properties"]["revenue"] * 100) for m in messages if kind_of(m) == "purchases")
+    orders = [m for m in messages if kind_of(m) == "purchases"]
+    buying_days = Counter(m["anonymousId"] for m in {(m["anonymousId"], m["timestamp"][:10]): m for m in orders}.values())
+    revenue_cents = sum(round(m["properties"]["revenue"] * 100) for m in orders)
     plan = DemoPlan(
         visitors=visitors,
         sessions=sessions,
-        page_views=counts["page_views"],
-        clicks=counts["clicks"],
-        scrolls=counts["scrolls"],
-        purchases=counts["purchases"],
-        identifies=counts["identifies"],
+        **{kind: counts[kind] for kind in KIND_OF.values()},
+        customers=len(buying_days),
+        repeat_customers=sum(1 for days in buying_days.values() if days > 1),
         revenue=revenue_cents / 100,
     )
     return messages, plan

@@ -1,6 +1,9 @@
 """One simulated browser at the demo shop: its sessions of page views, scrolls, clicks,
-identifies and orders, as a browser SDK would record them. Pure: everything follows from
-the random generator it is given, on a clock of its own."""
+engaged time, cart steps, identifies, orders and survey answers, as a browser SDK would
+record them. A visitor who buys becomes a customer who comes back to buy again until,
+one day, they no longer do: the repeat buying the lifetime value models describe (each
+customer a purchase rate and a chance of dropping out after each purchase). Pure:
+everything follows from the random generator it is given, on a clock of its own."""
 
 from __future__ import annotations
 
@@ -10,13 +13,17 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+from footfall.demo import feedback
 from footfall.demo.catalogue import (
     BLOG_PATHS,
     CAMPAIGNS,
     CURRENCY,
     DEVICES,
+    GENDERS,
+    INCOME_BANDS,
     LIBRARY,
     LOCALES,
+    OCCUPATIONS,
     PAGES,
     PLACE_ORDER,
     PLANS,
@@ -25,7 +32,10 @@ from footfall.demo.catalogue import (
     REFERRERS,
     SHOP,
     Link,
+    ShopProduct,
 )
+from processors.analytics.profiles import CHECKOUT_STARTED_EVENT, ENGAGED_EVENT, PRODUCT_ADDED_EVENT
+from schemas.surveys import SURVEY_EVENT
 from schemas.wire import CLICK_EVENT, ORDER_COMPLETED_EVENT, SCROLL_EVENT
 
 SECOND_MS = 1000
@@ -37,6 +47,14 @@ DAY_MS = 24 * HOUR_MS
 SESSION_GAP_MS = (45 * MINUTE_MS, 3 * DAY_MS)
 # Within a session: no pause comes near it.
 LONGEST_PAUSE_MS = 12 * MINUTE_MS
+# A customer's purchase rate per day is Gamma distributed (shape, scale: one purchase in
+# ten days on average) and their chance of dropping out after a purchase Beta distributed
+# (two in five on average), as BG/NBD assumes; the repeat orders of one customer are bounded.
+PURCHASE_RATE = (2.0, 1 / 20)
+DROPOUT = (2.0, 3.0)
+MAX_REPEAT_ORDERS = 24
+# The surveys a customer may answer after an order, each with the chance they do.
+SURVEYS = (("csat", 0.5), ("ces", 0.4), ("nps", 0.35))
 
 Timed = tuple[int, dict[str, Any]]
 """A message and the moment it happens, in milliseconds from the visitor's first event."""
@@ -57,6 +75,14 @@ class Visitor:
         self.locale, self.country, network = rng.choice(LOCALES)
         self.ip = f"{network}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
         self.will_identify = rng.random() < 1 / 3
+        # How the visitor shops and feels: how much dearer things attract them (a product's
+        # weight is its price to this power: bargain hunters below 0), how many products
+        # they usually buy at once, their satisfaction (0 to 1), and what matters to them most.
+        self.taste = [p.price_cents ** rng.uniform(-6, 6) for p in PRODUCTS]
+        self.basket = rng.choices((1, 2, 3), (6, 3, 1))[0]
+        self.mood = rng.betavariate(5, 2)
+        self.concern = pick(rng, feedback.CONCERNS)
+        self.orders = 0
         self.user_id: str | None = None
         self.clock = 0
         self.sessions: list[list[Timed]] = []
@@ -65,6 +91,8 @@ class Visitor:
         self._page: dict[str, Any] = {}
         self._campaign: dict[str, str] | None = None
         self._depth = 0
+        self._viewed_at = 0
+        self._cart: list[ShopProduct] = []
 
     # the clock
     def wait(self, low_ms: int, high_ms: int) -> None:
@@ -108,7 +136,31 @@ class Visitor:
             self._campaign = {"source": source, "medium": medium, "name": name}
         self._page = {"path": path, "url": url, "title": page.title, "referrer": referrer or "", "search": search}
         self._depth = 0
+        self._viewed_at = self.clock
         self.emit("page", name=page.title, properties=dict(self._page))
+
+    def leave(self) -> None:
+        """Ends the page view as the tracker does: the time the page was visible and in use."""
+        self.wait(200, 1500)
+        in_view = self.clock - self._viewed_at
+        self.emit("track", event=ENGAGED_EVENT, properties={"engaged_ms": round(in_view * self.rng.uniform(0.45, 0.95))})
+
+    def cart_step(self, next_path: str) -> None:
+        """From a product page to the cart the product goes in it; from the cart to the checkout, checkout starts."""
+        path = self._page["path"]
+        if next_path == "/cart" and path in PRODUCT_PATHS:
+            product = PRODUCTS[PRODUCT_PATHS.index(path)]
+            self._cart.append(product)
+            self.wait(SECOND_MS, 3 * SECOND_MS)
+            self.emit("track", event=PRODUCT_ADDED_EVENT, properties={
+                "product_id": product.product_id, "sku": product.slug, "name": product.name,
+                "category": product.category, "price": product.price_cents / 100, "quantity": 1, "currency": CURRENCY,
+            })
+        elif next_path == "/checkout" and path == "/cart":
+            self.wait(SECOND_MS, 3 * SECOND_MS)
+            self.emit("track", event=CHECKOUT_STARTED_EVENT, properties={
+                "products": len(self._cart), "value": sum(p.price_cents for p in self._cart) / 100, "currency": CURRENCY,
+            })
 
     def page_height(self) -> int:
         page = PAGES[self._page["path"]]
@@ -154,18 +206,24 @@ class Visitor:
         self.user_id = f"user-{rng.getrandbits(48):012x}"
         self.wait(2 * SECOND_MS, 30 * SECOND_MS)
         self.emit("identify", traits={
-            "plan": rng.choices([p for p, _ in PLANS], [w for _, w in PLANS])[0],
+            "plan": pick(rng, PLANS),
             "age": rng.randint(18, 72),
+            "gender": pick(rng, GENDERS),
+            "occupation": pick(rng, OCCUPATIONS),
+            "income_band": pick(rng, INCOME_BANDS),
             "country": self.country,
             "locale": self.locale,
         })
 
     def order(self) -> None:
+        """What is in the cart, topped up to the visitor's usual basket."""
         rng = self.rng
-        products = []
-        for product in rng.sample(PRODUCTS, rng.choices((1, 2, 3), (6, 3, 1))[0]):
-            quantity = rng.choices((1, 2), (5, 1))[0]
-            products.append((product, quantity))
+        chosen = list(dict.fromkeys(self._cart)) or [self.favourite(PRODUCTS)]
+        while len(chosen) < self.basket:
+            chosen.append(self.favourite([p for p in PRODUCTS if p not in chosen]))
+        products = [(product, rng.choices((1, 2), (5, 1))[0]) for product in chosen]
+        self._cart = []
+        self.orders += 1
         revenue_cents = sum(p.price_cents * q for p, q in products)
         self.click(PLACE_ORDER)
         self.wait(SECOND_MS, 6 * SECOND_MS)
@@ -176,6 +234,19 @@ class Visitor:
             "products": [{"product_id": p.product_id, "sku": p.slug, "name": p.name, "category": p.category,
                           "price": p.price_cents / 100, "quantity": q} for p, q in products],
         })
+
+    def favourite(self, products: tuple[ShopProduct, ...] | list[ShopProduct]) -> ShopProduct:
+        """One of the products, as this visitor's taste weighs them."""
+        return self.rng.choices(products, [self.taste[PRODUCTS.index(p)] for p in products])[0]
+
+    def answer_surveys(self) -> None:
+        """After an order, the surveys the shop shows: each answered or not."""
+        rng = self.rng
+        for survey, chance in SURVEYS:
+            if rng.random() < chance:
+                self.wait(5 * SECOND_MS, 60 * SECOND_MS)
+                self.emit("track", event=SURVEY_EVENT,
+                          properties=feedback.answer(rng, survey, self.mood, self.concern, self.locale))
 
     # sessions
     def landing(self) -> tuple[str, str | None, tuple[str, str, str] | None]:
@@ -214,7 +285,7 @@ class Visitor:
             return
         if kind == "purchase":
             route = [self.next_path(path) for _ in range(rng.randint(0, 2))]
-            route += [rng.choice(PRODUCT_PATHS), "/cart", "/checkout"]
+            route += [PRODUCT_PATHS[PRODUCTS.index(self.favourite(PRODUCTS))], "/cart", "/checkout"]
         else:
             route = []
             for _ in range(rng.randint(1, 6)):
@@ -226,13 +297,19 @@ class Visitor:
                 self.identify()
             if next_path is None:
                 break
+            self.cart_step(next_path)
+            self.leave()
             self.wait(SECOND_MS, 5 * SECOND_MS)
             self.view(next_path, self._page["url"])
         if kind == "purchase":
             self.order()
+            self.answer_surveys()
+        self.leave()
         self.sessions.append(self._session)
 
-    def journeys(self) -> None:
+    def journeys(self, horizon_ms: int) -> None:
+        """A few visits; then, for a customer, orders again and again until they drop out
+        or the clock passes `horizon_ms`."""
         rng = self.rng
         count = rng.choices((1, 2, 3, 4, 5), (40, 25, 17, 10, 8))[0]
         identify_at = rng.randrange(count) if self.will_identify else -1
@@ -245,3 +322,20 @@ class Visitor:
             if index == identify_at and kind == "bounce":
                 kind = "browse"
             self.session(kind, identify_here=index == identify_at)
+        if self.orders:
+            self.buy_again(horizon_ms)
+
+    def buy_again(self, horizon_ms: int) -> None:
+        rng = self.rng
+        rate_per_day = rng.gammavariate(*PURCHASE_RATE)
+        dropout = rng.betavariate(*DROPOUT)
+        for _ in range(MAX_REPEAT_ORDERS):
+            if self.clock > horizon_ms or rng.random() < dropout:
+                return
+            self.clock += max(SESSION_GAP_MS[0], round(rng.expovariate(rate_per_day) * DAY_MS))
+            self.session("purchase", identify_here=False)
+
+
+def pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
+    """One of the values, by its weight."""
+    return rng.choices([value for value, _ in weighted], [weight for _, weight in weighted])[0]

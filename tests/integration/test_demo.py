@@ -22,6 +22,10 @@ EXPECTED_TYPE = {
     ("track", "Page Scrolled"): "scroll",
     ("track", "Order Completed"): "purchase",
     ("identify", None): "identify",
+    ("track", "Page Engaged"): "track",
+    ("track", "Product Added"): "track",
+    ("track", "Checkout Started"): "track",
+    ("track", "Survey Responded"): "track",
 }
 
 
@@ -79,7 +83,8 @@ def test_demo_traffic_lands_once_each_at_its_intended_time(kafka: Broker, collec
 
     kinds = Counter(r.value["type"] for r in landed)
     intended_kinds = Counter({"page_view": plan.page_views, "click": plan.clicks, "scroll": plan.scrolls,
-                              "purchase": plan.purchases, "identify": plan.identifies})
+                              "purchase": plan.purchases, "identify": plan.identifies,
+                              "track": plan.engagements + plan.cart_adds + plan.checkouts + plan.survey_answers})
     assert kinds == +intended_kinds  # unary plus: without kinds the plan has none of
     revenue = sum(r.value["revenue"] for r in landed if r.value["type"] == "purchase")
     assert revenue == pytest.approx(plan.revenue, abs=0.005)

@@ -15,7 +15,7 @@ from collector.enrich import RequestMeta, normalise
 from collector.geo import Geolocator
 from collector.parsing import validate_message
 from footfall.demo.catalogue import LOCALES, PAGES, SHOP
-from footfall.demo.simulation import DemoPlan, first_messages, generate, kind_of, realistic_batch
+from footfall.demo.simulation import KIND_OF, DemoPlan, first_messages, generate, kind_of, realistic_batch
 from schemas.event import EventType
 from tests.support.demo_traffic import NOW, at
 
@@ -28,6 +28,10 @@ EXPECTED_TYPE = {
     ("track", "Page Scrolled"): EventType.SCROLL,
     ("track", "Order Completed"): EventType.PURCHASE,
     ("identify", None): EventType.IDENTIFY,
+    ("track", "Page Engaged"): EventType.TRACK,
+    ("track", "Product Added"): EventType.TRACK,
+    ("track", "Checkout Started"): EventType.TRACK,
+    ("track", "Survey Responded"): EventType.TRACK,
 }
 
 seeds = st.integers(min_value=0, max_value=2**32)
@@ -133,6 +137,12 @@ def test_the_plan_counts_what_the_messages_contain(now, visitors, days, seed) ->
         scrolls=kinds[("track", "Page Scrolled")],
         purchases=kinds[("track", "Order Completed")],
         identifies=kinds[("identify", None)],
+        engagements=kinds[("track", "Page Engaged")],
+        cart_adds=kinds[("track", "Product Added")],
+        checkouts=kinds[("track", "Checkout Started")],
+        survey_answers=kinds[("track", "Survey Responded")],
+        customers=plan.customers,  # checked in the test of repeat buying
+        repeat_customers=plan.repeat_customers,
         revenue=pytest.approx(sum(o["revenue"] for o in orders), abs=0.005),
         currency="EUR",
     )
@@ -171,7 +181,8 @@ def test_visitors_keep_their_user_id_from_the_moment_they_identify(now, visitors
         if identifies:
             identified += 1
             traits = events[first]["traits"]
-            assert set(traits) >= {"plan", "age", "country"} and 18 <= traits["age"] <= 99
+            assert set(traits) >= {"plan", "age", "gender", "occupation", "income_band", "country"}
+            assert 18 <= traits["age"] <= 99 and traits["country"] == NETWORKS[events[first]["context"]["locale"]][1]
             assert first > 0, "an identify comes partway through, after a page view"
     assert identified == plan.identifies
 
@@ -212,7 +223,8 @@ def test_behaviours_carry_plausible_properties(now, visitors, seed) -> None:
 def test_the_default_demo_has_every_ingredient() -> None:
     messages, plan = generate(NOW)
     assert (plan.visitors, plan.events) == (200, len(messages))
-    assert all(getattr(plan, kind) > 0 for kind in ("page_views", "clicks", "scrolls", "purchases", "identifies"))
+    assert all(getattr(plan, kind) > 0 for kind in ("page_views", "clicks", "scrolls", "purchases", "identifies",
+                                                    "engagements", "cart_adds", "checkouts", "survey_answers"))
     assert 200 < plan.sessions <= 5 * 200
     assert 0.2 < plan.identifies / plan.visitors < 0.45
     sessions = [s for events in by_visitor(messages).values() for s in split_sessions(events)]
@@ -253,7 +265,7 @@ def test_first_messages_come_from_a_population_that_sends_enough(count: int) -> 
     assert [at(m) for m in messages] == sorted(at(m) for m in messages)
     assert messages == first_messages(NOW, count, seed=3)
     assert len({m["messageId"] for m in messages}) == count
-    assert {kind_of(m) for m in messages} <= {"page_views", "clicks", "scrolls", "purchases", "identifies"}
+    assert {kind_of(m) for m in messages} <= set(KIND_OF.values())
     with pytest.raises(ValueError):
         first_messages(NOW, -1)
 

@@ -59,10 +59,14 @@ def test_a_site_with_segments_funnels_and_parameters(monkeypatch: pytest.MonkeyP
 
 def test_sites_without_analytics_get_the_defaults() -> None:
     config = site_config.for_sites(sites(tomllib.loads(CONFIG)["sites"]))
-    for site in (config.for_site("blog"), site_config.for_sites([DEMO_SITE]).for_site("demo")):
+    blog, demo = config.for_site("blog"), site_config.for_sites([DEMO_SITE]).for_site("demo")
+    for site in (blog, demo):
         assert site.analytics == Parameters()
-        assert site.funnel_definitions == ()
         assert "new" in {segment.name for segment in site.segment_rules}
+    assert blog.funnel_definitions == ()
+    # The demo shop configures its checkout, which the demo traffic walks through.
+    (checkout,) = demo.funnel_definitions
+    assert (checkout.name, len(checkout.steps), checkout.window_ms) == ("checkout", 4, 86_400_000)
 
 
 def test_builtins_can_be_turned_off() -> None:
