@@ -40,7 +40,12 @@ class GroupSink:
         """Through the sink while it runs; once it died, straight from the engine it left."""
         if self.process.alive():
             token = sink_token(Settings(state_dir=self.folder))
-            answer = httpx.post(f"{self.url}/query", content=sql.encode(), headers={"Authorization": f"Bearer {token}"}, timeout=60)
+            try:
+                answer = httpx.post(f"{self.url}/query", content=sql.encode(), headers={"Authorization": f"Bearer {token}"}, timeout=60)
+            except httpx.TransportError:
+                if self.process.alive():  # starting, not yet answering
+                    raise
+                return self.query(sql)  # it died meanwhile
             assert answer.status_code == 200, answer.text
             return answer.json()
         if self._left is None:
