@@ -1,8 +1,9 @@
 """The sink's consumer loop: the processors' topics, in batches, into ClickHouse.
 
 Offsets are committed only once a batch is written (its refused rows set aside included),
-and the partitions are paused while ClickHouse cannot take writes: why that stores every
-record exactly once is in docs/architecture.md (the sink).
+the partitions are paused while ClickHouse cannot take writes, and a batch is written and
+committed before the group hands any of its partitions to another sink: why that stores
+every record exactly once, with one sink or several, is in docs/architecture.md (the sink).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import logging
 import time
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError
 
 from infra import faults
@@ -23,6 +24,7 @@ from infra.keys import site_key
 from infra.retry import Backoff, retry_async
 from schemas.topics import CLV_MODELS, CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
 from sinks import metrics
+from sinks.gathering import Gathering
 from sinks.rows import NOBODY, RowBatch
 from sinks.service import Writer, Written
 
@@ -66,32 +68,57 @@ async def write_with_retries(writer: Writer, batch: RowBatch, consumer: AIOKafka
     metrics.record_written(batch, written)
 
 
-async def run(
-    consumer: AIOKafkaConsumer, writer: Writer, settings: Settings, stopping: asyncio.Event, forgotten: Forgotten = NOBODY,
-) -> None:
-    """Batch what arrives until the batch is full or old enough, write it, then commit.
-    Records of people forgotten are left out of the batch, their offsets committed with it."""
-    batch, offsets, opened = RowBatch(forgotten=forgotten), {}, time.monotonic()
-    while not stopping.is_set():
-        fetched = await consumer.getmany(timeout_ms=100, max_records=settings.sink_batch_rows)
-        for partition, records in fetched.items():
-            for record in records:
-                batch.take(partition.topic, partition.partition, record.offset, record.value, record.key)
-            offsets[partition] = records[-1].offset + 1
-        if not batch:
-            opened = time.monotonic()
-            continue
-        if len(batch) >= settings.sink_batch_rows or time.monotonic() - opened >= settings.sink_batch_s:
-            await write_with_retries(writer, batch, consumer, settings)
+class SinkLoop:
+    """The consumer loop and the batch it gathers, which two callers write and commit, one
+    at a time: the loop once the batch is due, and the hand-over when the group is about to
+    give some of this sink's partitions to another sink of the group."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, writer: Writer, settings: Settings, forgotten: Forgotten = NOBODY):
+        self.consumer, self.writer, self.settings, self.forgotten = consumer, writer, settings, forgotten
+        self.gathering = Gathering(time.monotonic(), forgotten)
+        self.flushing = asyncio.Lock()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Batch what arrives until the batch is full or old enough, write it, then commit.
+        Records of people forgotten are left out of the batch, their offsets committed with it."""
+        while not stopping.is_set():
+            fetched = await self.consumer.getmany(timeout_ms=100, max_records=self.settings.sink_batch_rows)
+            self.gathering.take(fetched, self.consumer.assignment(), time.monotonic())
+            if self.gathering.due(time.monotonic(), self.settings.sink_batch_rows, self.settings.sink_batch_s):
+                await self.flush()
+
+    async def flush(self) -> None:
+        """Write what was gathered, then commit its offsets, and start a new batch."""
+        async with self.flushing:
+            gathering = self.gathering
+            if not gathering.offsets:
+                return
+            await write_with_retries(self.writer, gathering.batch, self.consumer, self.settings)
             faults.reached(faults.SINK_AFTER_WRITE)
             try:
-                await consumer.commit(offsets)
+                await self.consumer.commit(gathering.offsets)
             except CommitFailedError as exc:
                 # The group moved on while the batch was written (an outage longer than the
                 # consumer's session): its partitions come back, with these records, after
                 # the rebalance, and the tables collapse what is written again.
                 log.warning("offsets not committed, the batch will be read again: %s", exc)
-            batch, offsets, opened = RowBatch(forgotten=forgotten), {}, time.monotonic()
+            self.gathering = Gathering(time.monotonic(), self.forgotten)
+
+
+class HandOver(ConsumerRebalanceListener):
+    """Before the group moves partitions away from this sink, the batch holding their records
+    is written and committed: their next owner starts after it, and never writes while this
+    sink still does (the rebalance waits for the write)."""
+
+    def __init__(self, loop: SinkLoop):
+        self.loop = loop
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        if revoked:
+            await self.loop.flush()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        """Nothing to do: a partition is read from its committed offset."""
 
 
 def erasure_reader(settings: Settings) -> ErasureReader:
@@ -116,7 +143,6 @@ async def consume(writer: Writer, settings: Settings, stopping: asyncio.Event) -
 
 async def consume_topics(writer: Writer, settings: Settings, stopping: asyncio.Event, forgotten: Forgotten) -> None:
     consumer = AIOKafkaConsumer(
-        *TOPICS,
         **settings.kafka.client_options(),
         group_id=GROUP_ID,
         client_id="footfall-sink",
@@ -124,8 +150,10 @@ async def consume_topics(writer: Writer, settings: Settings, stopping: asyncio.E
         auto_offset_reset="earliest",
         max_poll_records=settings.sink_batch_rows,
     )
+    loop = SinkLoop(consumer, writer, settings, forgotten)
+    consumer.subscribe(TOPICS, listener=HandOver(loop))
     await consumer.start()
     try:
-        await run(consumer, writer, settings, stopping, forgotten)
+        await loop.run(stopping)
     finally:
         await consumer.stop()

@@ -1,13 +1,15 @@
 """The embedded default: the ClickHouse engine in-process (chDB), its data in the state folder.
 
 chDB locks its data folder, so one process at a time may open it; while the stack runs,
-that process is the sink. Within it, a user's read runs on a connection of its own, opened
+that process is the sink, and so the embedded engine has exactly one sink: a second one
+started on the same folder is refused, saying so, rather than left to fail obscurely. Within it, a user's read runs on a connection of its own, opened
 on the same folder in read-only mode for that one statement, so nothing it sets or chooses
 (its database) outlives it, and the writer's session is never the one that reads for a user.
 """
 
 from __future__ import annotations
 
+import fcntl
 import re
 import threading
 from collections.abc import Sequence
@@ -50,6 +52,35 @@ def quoted_name(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
+ONE_SINK = (
+    "the embedded ClickHouse in {path} is open in another process (the running sink, or a command "
+    "reading it): the embedded engine has exactly one sink. Stop that process first, or, to run "
+    "several sinks, point every one of them at a ClickHouse server with FOOTFALL_CLICKHOUSE_URL"
+)
+
+
+def held_elsewhere(path: Path) -> bool:
+    """Whether another process has the engine open on this folder: a running engine holds
+    an exclusive lock on the folder's status file."""
+    status = path / "status"
+    if not status.exists():
+        return False
+    with status.open("rb") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(file, fcntl.LOCK_UN)
+    return False
+
+
+class EngineInUse(ClickHouseError):
+    """The engine's folder is open in another process: waiting would not help this one."""
+
+    def __init__(self, path: Path):
+        super().__init__(ONE_SINK.format(path=path), permanent=True)
+
+
 class EmbeddedClickHouse:
     """The in-process engine's backend, its data in one folder this process then owns."""
 
@@ -58,7 +89,10 @@ class EmbeddedClickHouse:
         self._path = path
         try:
             self._session = session.Session(str(path))
-        except ChdbError as exc:
+        except (ChdbError, RuntimeError) as exc:
+            # chDB raises RuntimeError, naming no reason, when another process holds the folder.
+            if held_elsewhere(path):
+                raise EngineInUse(path) from None
             raise ClickHouseError(f"cannot open the embedded ClickHouse in {path}: {exc}") from None
         self._reading = threading.Lock()
         self._known: dict[str, frozenset[str]] = {}

@@ -22,7 +22,7 @@ from schemas.topics import CUSTOMERS, DEAD_LETTER, SESSIONISED, SESSIONS
 from sinks.rejections import REFUSED, UNREADABLE, refused
 from sinks.rows import RowBatch
 from sinks.service import Writer, Written
-from sinks.sink import run, write_with_retries
+from sinks.sink import HandOver, SinkLoop, write_with_retries
 
 PARTITIONS = {TopicPartition(SESSIONISED.name, 0), TopicPartition(SESSIONS.name, 3)}
 EVENT = {"event_id": "e1", "site_id": "shop", "type": "page_view", "name": "Page Viewed", "ts": 0, "received_at": 0}
@@ -193,17 +193,17 @@ def test_the_loop_writes_a_batch_then_reaches_the_fault_point_then_commits_and_s
     calls: list = []
     monkeypatch.setattr(faults, "reached", lambda point: calls.append(("reached", point)))
     stopping = asyncio.Event()
-    events = TopicPartition(SESSIONISED.name, 3)
+    events = TopicPartition(SESSIONISED.name, 0)
     good = [orjson.dumps({"kind": "event", "event": EVENT | {"event_id": f"e{n}"}}) for n in range(3)]
     fetches = [{events: [Record(10, good[0]), Record(11, good[1])]}, {events: [Record(12, b"{not json"), Record(13, good[2])]}]
     consumer = LoopConsumer(calls, fetches, stopping)
     settings = Settings(sink_batch_rows=2, sink_batch_s=60)
 
-    asyncio.run(run(consumer, NotingWriter(calls), settings, stopping))  # type: ignore[arg-type]
+    asyncio.run(SinkLoop(consumer, NotingWriter(calls), settings).run(stopping))  # type: ignore[arg-type]
 
     assert calls == [
         ("write", ["e0", "e1"], []), ("reached", SINK_AFTER_WRITE), ("commit", {events: 12}),
-        ("write", ["e2"], [f"{SESSIONISED.name}:3:12"]), ("reached", SINK_AFTER_WRITE), ("commit", {events: 14}),
+        ("write", ["e2"], [f"{SESSIONISED.name}:0:12"]), ("reached", SINK_AFTER_WRITE), ("commit", {events: 14}),
     ]
 
 
@@ -233,3 +233,23 @@ def test_rows_set_aside_are_counted_by_table_and_reason_and_logged_not_counted_a
     assert [record.getMessage() for record in caplog.records] == [
         "set 2 of 5 rows aside in footfall.rejected_rows; the first, for events: Code: 72. Cannot read floating point value"
     ]
+
+
+def test_partitions_taken_away_by_the_group_are_handed_over_only_once_their_batch_is_written_and_committed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list = []
+    monkeypatch.setattr(faults, "reached", lambda point: calls.append(("reached", point)))
+    events = TopicPartition(SESSIONISED.name, 0)
+    consumer = LoopConsumer(calls, [], asyncio.Event())
+    loop = SinkLoop(consumer, NotingWriter(calls), Settings(sink_batch_rows=100, sink_batch_s=60))  # type: ignore[arg-type]
+    loop.gathering.take({events: [Record(7, orjson.dumps({"kind": "event", "event": EVENT}))]}, {events}, 0.0)
+
+    async def rebalance() -> None:
+        await HandOver(loop).on_partitions_revoked([events])
+        calls.append("handed over")
+        await HandOver(loop).on_partitions_revoked([events])  # nothing left to write
+
+    asyncio.run(rebalance())
+
+    assert calls == [("write", ["e1"], []), ("reached", SINK_AFTER_WRITE), ("commit", {events: 8}), "handed over"]
