@@ -13,7 +13,8 @@ import faust
 
 async def event_batches(app: faust.App, stream: faust.StreamT, size: int, within: float) -> AsyncIterator[list[faust.EventT]]:
     """Batches of up to `size` events, each closed at most `within` seconds after its first
-    event arrived; every event of a batch is acknowledged when the caller asks for the next."""
+    event arrived; every event of a batch is acknowledged when the caller asks for the next,
+    and never if the caller leaves the loop while handling it."""
     queue = stream.channel.queue  # type: ignore[attr-defined]
     loop = asyncio.get_running_loop()
     while not stream.should_stop:
@@ -41,11 +42,12 @@ async def event_batches(app: faust.App, stream: faust.StreamT, size: int, within
             stopping = True  # this batch is still processed and acknowledged
         current = registered(app, batch)
         if current:
-            try:
-                yield current
-            finally:
-                for event in current:
-                    event.ack()
+            yield current
+            # Only once the caller asks for the next batch: a batch whose handling raised
+            # (a rebalance cancelling the agent, a publish that never got through) stays
+            # unacknowledged, so its offsets are not committed and it is read again.
+            for event in current:
+                event.ack()
         if stopping:
             return
 

@@ -1,6 +1,7 @@
 """An agent's batches read from its channel queue: the stop Faust throws into the queue
 ends them, whether the agent is waiting for a first event or filling a batch, and the
-events already taken are still handed over and acknowledged."""
+events already taken are still handed over and acknowledged; a batch whose handling fails
+is never acknowledged, so Faust cannot commit past it."""
 
 from __future__ import annotations
 
@@ -83,3 +84,22 @@ def test_a_stop_while_waiting_for_a_first_event_ends_the_batches() -> None:
         return [batch async for batch in event_batches(app, stream, size=100, within=5.0)]  # type: ignore[arg-type]
 
     assert asyncio.run(asyncio.wait_for(scenario(), timeout=10)) == []
+
+
+def test_a_batch_whose_handling_fails_is_not_acknowledged() -> None:
+    async def scenario() -> list[FakeEvent]:
+        queue = new_queue()
+        events = [FakeEvent(n) for n in range(3)]
+        for event in events:
+            queue.put_nowait(event)
+        app, stream = worker_parts(queue)
+        batches = event_batches(app, stream, size=3, within=5.0)  # type: ignore[arg-type]
+        try:
+            async for _ in batches:
+                raise asyncio.CancelledError  # as a rebalance cancels the agent mid-batch
+        except asyncio.CancelledError:
+            pass
+        await batches.aclose()
+        return events
+
+    assert [event.acked for event in asyncio.run(asyncio.wait_for(scenario(), timeout=10))] == [False, False, False]
