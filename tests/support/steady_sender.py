@@ -1,6 +1,6 @@
-"""A well-behaved sender beside an attack: valid batches with unique messageIds at a modest
-rate, each one sent again as it was after a 429 or 503 (waiting what Retry-After says) or a
-dropped connection, as Segment's SDKs do."""
+"""A well-behaved sender beside an attack or an outage: valid batches with unique messageIds
+at a modest rate, each one sent again as it was after a 429 or 503 (waiting what Retry-After
+says) or a dropped connection, as Segment's SDKs do; every answer noted with its time."""
 
 from __future__ import annotations
 
@@ -31,12 +31,13 @@ class SteadySender(threading.Thread):
         self.sent_ids: list[str] = []
         self.answers: Counter[int] = Counter()
         self.refused: list[str] = []  # answers no retry can mend: a valid batch must not get them
+        self.timeline: list[tuple[float, int]] = []  # (time.monotonic(), status; 0: no answer)
 
     def batch(self, number: int) -> list[dict]:
         now = datetime.now(UTC).isoformat()
         messages = []
         for n in range(self.batch_size):
-            base = {"messageId": f"{self.run_id}-{number}-{n}", "anonymousId": f"{self.run_id}-visitor-{n}", "timestamp": now}
+            base = {"messageId": f"{self.run_id}-{number}-{n}", "anonymousId": f"visitor-{n}-{self.run_id}", "timestamp": now}
             if n % 2:
                 messages.append({**base, "type": "track", "event": "Steady", "properties": {"n": n}})
             else:
@@ -49,10 +50,10 @@ class SteadySender(threading.Thread):
             try:
                 response = client.post("/v1/batch", json={"batch": messages, "sentAt": datetime.now(UTC).isoformat()})
             except httpx.TransportError:
-                self.answers[0] += 1
+                self.noted(0)
                 wait = NO_RETRY_AFTER_S
             else:
-                self.answers[response.status_code] += 1
+                self.noted(response.status_code)
                 if response.status_code == 200:
                     return True
                 if response.status_code not in RETRIED_STATUSES:
@@ -60,6 +61,21 @@ class SteadySender(threading.Thread):
                     return False
                 wait = min(float(response.headers.get("retry-after", NO_RETRY_AFTER_S)), MAX_RETRY_AFTER_S)
             time.sleep(wait)
+
+    def noted(self, status: int) -> None:
+        self.answers[status] += 1
+        self.timeline.append((time.monotonic(), status))
+
+    def longest_refusal_s(self) -> float:
+        """The longest time from an answer other than 200 to the next 200: how long a
+        client retrying as told could store nothing."""
+        longest, refused_since = 0.0, None
+        for at, status in self.timeline:
+            if status != 200 and refused_since is None:
+                refused_since = at
+            elif status == 200 and refused_since is not None:
+                longest, refused_since = max(longest, at - refused_since), None
+        return longest
 
     def run(self) -> None:
         with httpx.Client(base_url=self.url, auth=(WRITE_KEY, ""), timeout=30) as client:
