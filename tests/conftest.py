@@ -1,5 +1,5 @@
 """Fixtures shared by the whole suite: one Kafka broker and one collector for the session,
-the integration marker, and the logs of the pipelines a failing test's file started."""
+a 3-node cluster for each module that asks for one, the integration marker, and the logs of the pipelines a failing test's file started."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from footfall.local.kafka_broker import Broker
 from footfall.local.processes import stop
 from tests.support.clickhouse_server import ClickHouseServer, start_private
-from tests.support.pipeline import Collector, new_broker, pipelines_started_by, start_collector
+from tests.support.pipeline import Collector, new_broker, new_cluster, pipelines_started_by, start_collector
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +19,14 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     broker = new_broker(tmp_path_factory.mktemp("kafka"))
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """A module's own cluster: the outages one module injects reach no other."""
+    running = new_cluster(tmp_path_factory.mktemp("cluster"))
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 The summary is a row of parts, each reading its own figures and saying them in a line or
 two; a feature worth a first look adds its part to PARTS. The funnel, survey, CAC and CLV
-parts read the report's own queries (footfall/reports/queries.py) over all time, so the
+parts read the report's own queries (and the feedback part `footfall feedback`'s) (footfall/reports/queries.py) over all time, so the
 summary and `footfall report` cannot disagree.
 """
 
@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from footfall.feedback.comments import read_comments
 from footfall.reports import queries
 from footfall.reports.queries import Scope
 from infra.clickhouse.warehouse import Query
@@ -20,6 +21,7 @@ from schemas.tables import DATABASE
 # Every day footfall can hold: the summary looks at everything that landed.
 ALL_TIME = Scope(None, date(1970, 1, 1))
 MEDIAN = queries.QUANTILES.index(0.5)
+FEEDBACK_THEMES = 3
 
 SUMMARY_SQL = f"""
 SELECT
@@ -123,10 +125,26 @@ def clv_lines(query: Query) -> list[str]:
             f"{row['predicted'][MEDIAN]:,.2f}, {row['purchases_90d']:,.1f} purchases expected in the next 90 days"]
 
 
+def feedback_lines(query: Query) -> list[str]:
+    """Each site's largest comment themes, by their key words (footfall feedback)."""
+    # scikit-learn takes a second to load: only when there are comments to group.
+    from footfall.feedback.themes import find_themes
+
+    comments = read_comments(query, ALL_TIME, None)
+    if not comments:
+        return ["feedback    no survey comments yet"]
+    lines = []
+    for site, found in comments.items():
+        themes = find_themes(found, (found[0].at, found[-1].at)).themes
+        largest = "; ".join(f"{', '.join(theme.key_words[:2])} ({theme.comments:,})" for theme in themes[:FEEDBACK_THEMES])
+        lines.append(f"feedback    {site}: {len(found):,} comments in {len(themes)} themes, the largest: {largest}")
+    return lines
+
+
 Part = Callable[[Query], list[str]]
-# The summary's parts in reading order: what a newcomer should see first. Feedback themes
-# and personas, once computed, belong after CLV.
-PARTS: tuple[Part, ...] = (landed, funnel_lines, survey_lines, cac_lines, clv_lines)
+# The summary's parts in reading order: what a newcomer should see first. Personas, once
+# computed, belong after feedback.
+PARTS: tuple[Part, ...] = (landed, funnel_lines, survey_lines, cac_lines, clv_lines, feedback_lines)
 
 
 def summary_lines(query: Query, parts: tuple[Part, ...] = PARTS) -> list[str]:

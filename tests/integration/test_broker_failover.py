@@ -12,24 +12,21 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from footfall.local.kafka_broker import Broker, all_registered, start_private
-from infra.config import Settings
+from footfall.local.kafka_broker import Broker, all_registered
 from schemas.topics import EVENTS
-from tests.support.pipeline import Pipeline, start_pipeline
+from tests.support.pipeline import CLUSTER_NODES, Pipeline, start_pipeline
 from tests.support.processes import kill
 from tests.support.sessions_reference import assert_matches_reference
 from tests.support.steady_sender import SteadySender
 from tests.support.waiting import wait_for
 
-NODES = 3
-HEAP = "384m"
 RETRY_AFTER_S = 1
 ACK_TIMEOUT_S = 5.0
 # The pipeline's parts as a test starts them, with the 503's Retry-After short enough that
@@ -38,15 +35,6 @@ PIPELINE = {"FOOTFALL_RETRY_AFTER_S": str(RETRY_AFTER_S), "FOOTFALL_KAFKA_ACK_TI
 BATCHES = 30  # batches of the steady sender stored before, during and after the outage
 # Slack for what is neither election nor timeout: the client's retry, a metadata refresh.
 SLACK_S = 5.0
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    running = start_private(tmp_path_factory.mktemp("failover"), Settings(), heap=HEAP, size=NODES)
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 async def leaders_of(bootstrap: str) -> list[int]:
@@ -97,7 +85,7 @@ def through_an_outage(cluster: Broker, folder: Path, take_down: Callable[[int], 
         election_s = time.monotonic() - down_at
         wait_for(lambda: sent_batches(sender) >= before + BATCHES, 180, f"batches stored with broker {leader} down")
         cluster.start_node(leader)
-        wait_for(lambda: all_registered(cluster.connection, NODES), 120, f"broker {leader} back in the cluster")
+        wait_for(lambda: all_registered(cluster.connection, CLUSTER_NODES), 120, f"broker {leader} back in the cluster")
         back = sent_batches(sender)
         wait_for(lambda: sent_batches(sender) >= back + BATCHES, 120, "batches stored with every broker back")
         sender.stop()

@@ -1,7 +1,7 @@
 """`footfall up --demo` as `make run` runs it, on a stack of its own with the default demo
 site: when it returns, every section of `footfall report` has data — the checkout funnel
-step by step, NPS, CSAT and CES, CAC per campaign, engaged time, and lifetime value figures
-from the fit the demo ran."""
+step by step, NPS, CSAT and CES, the themes of the survey comments, CAC per campaign,
+engaged time, and lifetime value figures from the fit the demo ran."""
 
 from __future__ import annotations
 
@@ -25,12 +25,14 @@ def test_the_demo_leaves_no_section_of_the_report_empty(tmp_path: Path, monkeypa
         assert up.returncode == 0, up.stdout + up.stderr
         assert f"seed {SEED}" in up.stdout
         assert "funnel      checkout:" in up.stdout and "surveys     NPS" in up.stdout and "CLV " in up.stdout
+        assert "feedback    demo:" in up.stdout and "themes, the largest:" in up.stdout, up.stdout
         assert (tmp_path / "state" / "demo" / "campaign_costs.csv").read_text().startswith("day,utm_source")
 
         report = run(["report"], env)
         assert report.returncode == 0, report.stdout + report.stderr
         assert NO_DATA not in report.stdout, report.stdout
-        for title in ("Funnel conversion", "NPS, CSAT and CES", "CAC per campaign", "Customer lifetime value", "P(alive)"):
+        for title in ("Funnel conversion", "NPS, CSAT and CES", "CAC per campaign", "Customer lifetime value", "P(alive)",
+                      "Feedback themes of demo"):
             assert title in report.stdout
 
         for name, value in env.items():
@@ -44,8 +46,7 @@ def test_the_demo_leaves_no_section_of_the_report_empty(tmp_path: Path, monkeypa
             assert len(steps) == 4 and steps == sorted(steps, reverse=True) and steps[-1] > 0
             scores = query("SELECT count(nps) AS nps, count(csat) AS csat, count(ces) AS ces FROM footfall.customers FINAL")[0]
             assert all(scores[survey] > 0 for survey in ("nps", "csat", "ces")), scores
-            comments = query("SELECT JSONExtractString(properties, 'comment') AS comment FROM footfall.events FINAL "
-                             "WHERE name = 'Survey Responded' AND comment != ''")
+            comments = query("SELECT comment FROM footfall.events FINAL WHERE name = 'Survey Responded' AND comment != ''")
             assert any(not r["comment"].isascii() for r in comments) and any(r["comment"].isascii() for r in comments)
             cac = query("SELECT utm_campaign, sum(cost) AS cost FROM footfall.campaign_costs FINAL GROUP BY utm_campaign")
             assert len(cac) == 4 and all(r["cost"] > 0 for r in cac)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,30 +15,17 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from footfall.local.kafka_broker import Broker, start_private
+from footfall.local.kafka_broker import Broker
 from footfall.local.processes import Registry, free_port
-from infra.config import Settings
 from infra.kafka.admin import ensure_topics
 from infra.kafka.replication import TopicMismatch
 from schemas.topics import ALL_TOPICS, EVENTS
 from tests.support.cli_runs import footfall as run
 from tests.support.cli_runs import stack_env
-from tests.support.pipeline import start_pipeline
+from tests.support.pipeline import CLUSTER_HEAP, start_pipeline
 from tests.support.visits import assert_landed_exactly, send_visits
 from tests.support.waiting import wait_for
 
-NODES = 3
-HEAP = "384m"
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    """Three nodes, each broker and controller, every footfall topic created on them."""
-    running = start_private(tmp_path_factory.mktemp("cluster"), Settings(), heap=HEAP, size=NODES)
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 async def described(bootstrap: str, names: list[str]) -> tuple[dict[str, list[dict]], dict[str, dict[str, str]]]:
@@ -163,7 +149,7 @@ def test_up_with_brokers_starts_a_local_cluster_and_status_shows_each_broker(tmp
         **stack_env(tmp_path),
         "FOOTFALL_KAFKA_BOOTSTRAP": f"127.0.0.1:{base}",
         "FOOTFALL_KAFKA_CONTROLLER_PORT": str(controller),
-        "FOOTFALL_KAFKA_HEAP": HEAP,
+        "FOOTFALL_KAFKA_HEAP": CLUSTER_HEAP,
     }
     try:
         up = run(["up", "--detach", "--brokers", "3"], env)

@@ -29,9 +29,19 @@ from infra.kafka.publisher import Publisher, Record
 METRICS_PORT = "FOOTFALL_PROCESSOR_METRICS_PORT"
 
 
+# A local cluster's size and each node's heap: three replicas, and room on a small machine.
+CLUSTER_NODES = 3
+CLUSTER_HEAP = "384m"
+
+
 def new_broker(folder: Path) -> Broker:
     """A broker of its own, its data in `folder`, every topic created."""
     return start_private(folder, Settings())
+
+
+def new_cluster(folder: Path) -> Broker:
+    """CLUSTER_NODES nodes on loopback, each broker and controller, every topic created."""
+    return start_private(folder, Settings(), heap=CLUSTER_HEAP, size=CLUSTER_NODES)
 
 
 @dataclass
