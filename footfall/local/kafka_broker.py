@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aiokafka.errors import KafkaError
 
-from infra.kafka.admin import broker_answers, create_topics, registered_brokers
+from infra.kafka.admin import broker_answers, brokers, create_topics
 from infra.kafka.connection import KafkaConnection
 from footfall.local.processes import Started, free_port, port_open, spawn, stop, wait_until
 from infra.config import Retention, Settings
@@ -98,7 +98,7 @@ def all_registered(connection: KafkaConnection, size: int) -> bool:
     majority of controllers run, before every broker has registered: topics created then
     would get the replication of the brokers present, not of the cluster."""
     try:
-        return registered_brokers(connection) >= size
+        return len(brokers(connection)) >= size
     except (KafkaError, OSError, TimeoutError):
         return False
 

@@ -236,20 +236,6 @@ def broker_answers(connection: KafkaConnection, timeout_s: float = 3.0) -> bool:
     return asyncio.run(_connect_error(connection, timeout_s, diagnose=False)) is None
 
 
-async def _registered(connection: KafkaConnection) -> int:
-    admin = _admin(connection, "footfall-health")
-    try:
-        await admin.start()
-        return await broker_count(admin)
-    finally:
-        await admin.close()
-
-
-def registered_brokers(connection: KafkaConnection) -> int:
-    """How many brokers the cluster's metadata lists now (no topic is described)."""
-    return asyncio.run(_registered(connection))
-
-
 def create_topics(connection: KafkaConnection, retention: Retention, replication: int | None = None) -> list[str]:
     """ensure_topics of every topic, with the configured retention, for callers without an event loop."""
     return asyncio.run(ensure_topics(connection, configured_topics(retention), replication))
