@@ -46,6 +46,8 @@ class BrokerConfig:
     cluster_size: int = 1
     # Properties set over footfall's own (a secured listener, say), as (key, value) pairs.
     overrides: tuple[tuple[str, str], ...] = ()
+    # A network namespace to run in: a test cuts a node off the others by its link.
+    namespace: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "BrokerConfig":
@@ -214,7 +216,8 @@ def prepare(nodes: list[BrokerConfig]) -> None:
 def spawn_node(config: BrokerConfig, log: Path) -> Started:
     """Start a prepared node; it answers once a majority of its cluster's controllers run."""
     command = java_command(config, "kafka.Kafka", str(config.properties_file), heap=config.heap)
-    return spawn(config.name, command, log, config.bootstrap)
+    inside = ["ip", "netns", "exec", config.namespace] if config.namespace else []  # which then execs java
+    return spawn(config.name, inside + command, log, config.bootstrap)
 
 
 @dataclass

@@ -8,112 +8,20 @@ themselves, none restarted."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-import uuid
-from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 
-from footfall.local.kafka_broker import Broker, all_registered
-from schemas.topics import EVENTS
-from tests.support.pipeline import CLUSTER_NODES, Pipeline, start_pipeline
+from footfall.local.kafka_broker import Broker
+from tests.support.failover import Outage, through_an_outage
 from tests.support.processes import kill
-from tests.support.sessions_reference import assert_matches_reference
-from tests.support.steady_sender import SteadySender
-from tests.support.waiting import wait_for
-
-RETRY_AFTER_S = 1
-ACK_TIMEOUT_S = 5.0
-# The pipeline's parts as a test starts them, with the 503's Retry-After short enough that
-# the refusals a client sees measure the outage, not the wait it was told.
-PIPELINE = {"FOOTFALL_RETRY_AFTER_S": str(RETRY_AFTER_S), "FOOTFALL_KAFKA_ACK_TIMEOUT_S": str(ACK_TIMEOUT_S)}
-BATCHES = 30  # batches of the steady sender stored before, during and after the outage
-# Slack for what is neither election nor timeout: the client's retry, a metadata refresh.
-SLACK_S = 5.0
-
-
-async def leaders_of(bootstrap: str) -> list[int]:
-    """The leader of each partition of the events topic, as the cluster reports it (-1:
-    none); [-1] when the cluster does not answer (mid-outage, it may send the request to
-    the broker that went)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        await admin.start()
-        (topic,) = await admin.describe_topics([EVENTS.name])
-        return [partition["leader"] for partition in topic["partitions"]]
-    except KafkaError:
-        return [-1]
-    finally:
-        await admin.close()
-
-
-def surviving_bootstrap(cluster: Broker, down: int) -> str:
-    return ",".join(node.bootstrap for node in cluster.nodes if node.node_id != down)
-
-
-def sent_batches(sender: SteadySender) -> int:
-    return len(sender.sent_ids) // sender.batch_size
-
-
-def stored_counts(pipeline: Pipeline, run: str) -> dict[str, int]:
-    where = f"event_id LIKE '{run}-%'"
-    final = pipeline.query(f"SELECT count() AS n FROM footfall.events FINAL WHERE {where}")[0]["n"]
-    ids = pipeline.query(f"SELECT uniqExact(event_id) AS n FROM footfall.events WHERE {where}")[0]["n"]
-    return {"final": int(final), "ids": int(ids)}
-
-
-def through_an_outage(cluster: Broker, folder: Path, take_down: Callable[[int], None], how: str) -> None:
-    pipeline = start_pipeline(cluster, folder, **PIPELINE)
-    run = uuid.uuid4().hex[:12]
-    sender = SteadySender(pipeline.collector.url, run, interval_s=0.1)
-    parts = [pipeline.collector.process, pipeline.sink, *pipeline.workers]
-    try:
-        sender.start()
-        wait_for(lambda: sent_batches(sender) >= BATCHES, 120, "batches stored before the outage")
-        leader = Counter(asyncio.run(leaders_of(cluster.bootstrap))).most_common(1)[0][0]
-        before = sent_batches(sender)
-        down_at = time.monotonic()
-        take_down(leader)
-        survivors = surviving_bootstrap(cluster, leader)
-        wait_for(lambda: all(node not in (-1, leader) for node in asyncio.run(leaders_of(survivors))), 120,
-                 "every partition of the events topic led by a surviving broker")
-        election_s = time.monotonic() - down_at
-        wait_for(lambda: sent_batches(sender) >= before + BATCHES, 180, f"batches stored with broker {leader} down")
-        cluster.start_node(leader)
-        wait_for(lambda: all_registered(cluster.connection, CLUSTER_NODES), 120, f"broker {leader} back in the cluster")
-        back = sent_batches(sender)
-        wait_for(lambda: sent_batches(sender) >= back + BATCHES, 120, "batches stored with every broker back")
-        sender.stop()
-
-        expected = {"final": len(sender.sent_ids), "ids": len(sender.sent_ids)}
-        wait_for(lambda: stored_counts(pipeline, run) == expected or stored_counts(pipeline, run), 300,
-                 "every acknowledged event in ClickHouse once")
-        assert_matches_reference(pipeline, run)
-        refusal_s = sender.longest_refusal_s()
-        print(f"\n{how} broker {leader}: partitions re-led in {election_s:.1f} s, the collector refused for "
-              f"{refusal_s:.1f} s at most; answers {dict(sender.answers)}; {len(sender.sent_ids):,} events stored once")
-        assert not sender.refused, sender.refused[:5]
-        assert set(sender.answers) <= {200, 503}, sender.answers
-        assert refusal_s <= election_s + ACK_TIMEOUT_S + SLACK_S, (refusal_s, election_s)
-        assert all(part.alive() for part in parts), pipeline.log_tails()
-    finally:
-        if sender.is_alive():
-            sender.stop()
-        pipeline.stop()
-        for node in cluster.nodes:  # whole again for the next test, whatever failed
-            cluster.start_node(node.node_id)
 
 
 @pytest.mark.timeout(600)
 def test_the_leading_broker_killed_and_restarted_loses_and_doubles_nothing(cluster: Broker, tmp_path: Path) -> None:
-    through_an_outage(cluster, tmp_path, lambda node: kill(cluster.processes.pop(node)), "killed")
+    through_an_outage(cluster, tmp_path, Outage("killed", lambda node: kill(cluster.processes.pop(node)), cluster.start_node))
 
 
 @pytest.mark.timeout(600)
 def test_the_leading_broker_stopped_cleanly_and_restarted_loses_and_doubles_nothing(cluster: Broker, tmp_path: Path) -> None:
-    through_an_outage(cluster, tmp_path, cluster.stop_node, "stopped")
+    through_an_outage(cluster, tmp_path, Outage("stopped", cluster.stop_node, cluster.start_node))
