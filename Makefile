@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 KAFKA_LIBS := .cache/kafka/libs
 TRACKER := collector/tracker
 TRACKER_BUILT := $(TRACKER)/dist/footfall.js
-DEBIAN_PACKAGES := openjdk-17-jre-headless maven hey clickhouse-server chromium prometheus
+DEBIAN_PACKAGES := openjdk-17-jre-headless maven hey clickhouse-server chromium prometheus iproute2
 
 # Defined before the rules that name them: make expands a rule's prerequisites as it reads it.
 # The CDNOW sample of Fader, Hardie & Lee's BG/NBD paper (2,357 customers), which the
