@@ -1,7 +1,7 @@
 """Scaling the workers on the real pipeline: the events partitions are shared out between
 the workers running, each of them owns some and processes events, and ClickHouse holds
-the same exact results with two workers as with one, and with a worker added and another
-removed while traffic flows."""
+the same exact results with two workers as with one, with a worker added and another
+removed while traffic flows, and with one of three workers killed and another added."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from footfall.demo import send
 from footfall.local.processes import Started
 from schemas.topics import EVENTS
 from tests.support.pipeline import Pipeline, new_broker, start_pipeline
 from tests.support.planned_traffic import assert_landed_exactly, exact, population, send_in_chunks
-from tests.support.processes import assert_stops_by_itself
+from tests.support.processes import assert_stops_by_itself, kill
 from tests.support.waiting import wait_for
 from tests.support.worker_metrics import events_processed, owned_partitions
 
@@ -98,6 +100,33 @@ def test_a_worker_added_and_another_removed_mid_stream(tmp_path: Path) -> None:
         send_in_chunks(pipeline, messages, 7, {0: pipeline.start_worker, 2: share, 4: remove_first})
         assert_landed_exactly(pipeline, plan, suffix, "a worker was added and another removed")
         assert_each_processed_events(pipeline, pipeline.workers[1:])
+    finally:
+        pipeline.stop()
+        broker.stop()
+
+
+@pytest.mark.timeout(600)
+def test_one_of_three_workers_killed_and_another_added_mid_stream(tmp_path: Path) -> None:
+    broker = new_broker(tmp_path / "broker")
+    pipeline = start_pipeline(broker, tmp_path / "stack", workers=3, **FAST_FAILOVER)
+    try:
+        messages, plan, suffix = population(505)
+        victim = pipeline.workers[1]
+
+        def kill_one() -> None:
+            """SIGKILL, nothing handed over, while the chunk just sent is processed by a
+            worker that owns partitions of it."""
+            wait_for(lambda: bool(owned_partitions(pipeline.metrics_urls[victim.pid])), 240, "the doomed worker owning partitions")
+            kill(victim)
+
+        def add_one() -> None:
+            pipeline.start_worker()
+            survivors = [worker for worker in pipeline.workers if worker is not victim]
+            wait_for(shared_out(pipeline, survivors), 240, "the partitions shared out between the survivors and the new worker")
+
+        send_in_chunks(pipeline, messages, 7, {1: kill_one, 3: add_one})
+        assert_landed_exactly(pipeline, plan, suffix, "one of three workers was killed and another added")
+        assert_each_processed_events(pipeline, [worker for worker in pipeline.workers if worker is not victim])
     finally:
         pipeline.stop()
         broker.stop()
