@@ -71,7 +71,8 @@ async def run(
 ) -> None:
     """Batch what arrives until the batch is full or old enough, write it, then commit.
     Records of people forgotten are left out of the batch, their offsets committed with it."""
-    batch, offsets, opened = RowBatch(forgotten=forgotten), {}, time.monotonic()
+    trait_names = {site.id: tuple(site.demographic_traits) for site in settings.sites}
+    batch, offsets, opened = RowBatch(forgotten=forgotten, trait_names=trait_names), {}, time.monotonic()
     while not stopping.is_set():
         fetched = await consumer.getmany(timeout_ms=100, max_records=settings.sink_batch_rows)
         for partition, records in fetched.items():
@@ -91,7 +92,7 @@ async def run(
                 # consumer's session): its partitions come back, with these records, after
                 # the rebalance, and the tables collapse what is written again.
                 log.warning("offsets not committed, the batch will be read again: %s", exc)
-            batch, offsets, opened = RowBatch(forgotten=forgotten), {}, time.monotonic()
+            batch, offsets, opened = RowBatch(forgotten=forgotten, trait_names=trait_names), {}, time.monotonic()
 
 
 def erasure_reader(settings: Settings) -> ErasureReader:
