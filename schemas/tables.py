@@ -299,6 +299,11 @@ ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(day)
 ORDER BY (site_id, day, utm_source, utm_medium, utm_campaign)
 """
+PERSONA_COLUMNS = (
+    "site_id", "fitted_at", "persona_id", "name", "customers", "customer_share", "revenue_share", "conversion", "aov",
+    "purchase_frequency", "clv_historical", "clv_predicted", "nps", "criterion", "portrait", "features", "centroid",
+)
+CUSTOMER_PERSONA_COLUMNS = ("site_id", "customer_id", "persona_id", "fitted_at")
 CAMPAIGN_COST_COLUMNS = ("site_id", "day", "utm_source", "utm_medium", "utm_campaign", "cost", "currency", "version")
 
 # Each erasure asked for: when, by whom, the rows it removed per table and the rollup hours

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from footfall.personas.reading import latest_by_site
 from footfall.reports import queries
 from footfall.reports.queries import Scope
 from infra.clickhouse.warehouse import Query
@@ -123,10 +124,19 @@ def clv_lines(query: Query) -> list[str]:
             f"{row['predicted'][MEDIAN]:,.2f}, {row['purchases_90d']:,.1f} purchases expected in the next 90 days"]
 
 
+def persona_lines(query: Query) -> list[str]:
+    found = latest_by_site(query, ALL_TIME)
+    if not found:
+        return ["personas    none fitted yet (footfall personas)"]
+    return [f"personas    {site}: " + "; ".join(f"{row['name']} ({100 * row['customer_share']:.0f}% of customers, "
+                                                f"{100 * row['revenue_share']:.0f}% of revenue)" for row in rows)
+            for site, rows in found.items()]
+
+
 Part = Callable[[Query], list[str]]
 # The summary's parts in reading order: what a newcomer should see first. Feedback themes
-# and personas, once computed, belong after CLV.
-PARTS: tuple[Part, ...] = (landed, funnel_lines, survey_lines, cac_lines, clv_lines)
+# belong after CLV.
+PARTS: tuple[Part, ...] = (landed, funnel_lines, survey_lines, cac_lines, clv_lines, persona_lines)
 
 
 def summary_lines(query: Query, parts: tuple[Part, ...] = PARTS) -> list[str]:
