@@ -40,11 +40,11 @@ class CustomerFacts:
 class PersonaSettings:
     """How personas are found: the range of persona counts tried (the count with the best
     silhouette is kept), the smallest share of customers a persona holds (a handful of
-    outliers is no persona), and how much of each is shown."""
+    outliers is no persona: a tenth by default), and how much of each is shown."""
 
     min_personas: int = 2
     max_personas: int = 6
-    min_share: float = 0.05
+    min_share: float = 0.1
     name_features: int = 3
     shown_values: int = 3
     top_pages: int = 5

@@ -220,7 +220,20 @@ def test_a_few_outliers_are_no_persona_of_their_own() -> None:
     rng = random.Random(2)
     whales = [big_spender(n, rng, customer_id=f"whale-{n}", revenue=1e7, purchases=500, device="tv") for n in range(2)]
     found = find_personas(two_groups(spenders=30, browsers=30) + whales)
-    assert len(found.personas) == 2 and "each of 4+ customers" in found.criterion
+    assert len(found.personas) == 2 and "each of 7+ customers" in found.criterion
+
+
+def test_a_spread_below_the_floor_tells_no_one_apart() -> None:
+    # Conversion of 10 in 30 sessions against 11 in 30: too small a difference for a persona,
+    # though nearly everyone converts alike and the spread is tiny.
+    rng = random.Random(7)
+    alike = [CustomerFacts(f"c{n}", purchases=1, revenue=rng.uniform(15, 25), sessions=30, converting_sessions=11 if n < 8 else 10,
+                           device="desktop" if n % 2 else "mobile") for n in range(40)]
+    scaled = robust_scaled([1 / 3] * 32 + [11 / 30] * 8, 0.1)
+    assert scaled is not None and scaled.max() == pytest.approx((11 / 30 - 1 / 3) / 0.1)
+    found = find_personas(alike)
+    assert {frozenset(p.members) for p in found.personas} == {
+        frozenset(f"c{n}" for n in range(40) if n % 2), frozenset(f"c{n}" for n in range(40) if not n % 2)}
 
 
 # Portraits and problems.
