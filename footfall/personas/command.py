@@ -25,11 +25,11 @@ def fit_site(warehouse: Warehouse, site: str, settings: PersonaSettings, now: da
     site has no customers."""
     # scikit-learn takes a second to load: only when there is something to group.
     from footfall.personas.fit import find_personas
-    from footfall.personas.problems import problems_of
+    from footfall.personas.problems import SiteThemes
     from footfall.personas.reading import read_customers, read_previous
 
     customers = read_customers(warehouse.query, site)
-    fitted = find_personas(customers, settings, read_previous(warehouse.query, site), problems_of)
+    fitted = find_personas(customers, settings, read_previous(warehouse.query, site), SiteThemes(customers).problems)
     if not fitted.personas:
         return []
     rows = persona_rows(site, fitted, now)

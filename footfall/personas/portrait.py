@@ -33,7 +33,8 @@ def net_promoter(scores: Sequence[int]) -> float | None:
 
 
 def demographics(members: Sequence[CustomerFacts], limit: int) -> dict[str, tuple[Share, ...] | float]:
-    """Each trait the members sent: the median of a numeric one, the commonest values of another."""
+    """Each trait the members sent: the median of a numeric one, the commonest values of
+    another with their shares among the members who sent it."""
     found: dict[str, tuple[Share, ...] | float] = {}
     for name in sorted({name for facts in members for name in facts.traits}):
         values = [facts.traits[name] for facts in members if name in facts.traits]
@@ -41,7 +42,7 @@ def demographics(members: Sequence[CustomerFacts], limit: int) -> dict[str, tupl
         if len(numbers) == len(values):
             found[name] = float(statistics.median(numbers))
         else:
-            found[name] = commonest((str(value) for value in values), len(members), limit)
+            found[name] = commonest((str(value) for value in values), len(values), limit)
     return found
 
 

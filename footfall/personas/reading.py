@@ -21,7 +21,8 @@ from schemas.traits import demographic_value
 from sinks.rows import quote
 
 # The customers grouped at most, the most recently changed first: clustering costs memory
-# and time in proportion to them.
+# and time in proportion to them. A customer bought or said who they are; a visitor who did
+# neither has a row too, and is left out.
 MAX_CUSTOMERS = 50_000
 # Identify calls whose traits are merged per visitor (the latest win), and pages kept.
 MAX_IDENTIFIES = 20
@@ -39,7 +40,7 @@ SELECT c.customer_id AS customer_id, c.anonymous_id AS visitor, c.purchases AS p
        s.sessions AS sessions, s.converting AS converting,
        e.device AS device, e.country AS country, e.channel AS channel, e.traits AS traits, e.pages AS pages
 FROM (SELECT customer_id, anonymous_id, purchases, revenue, clv_historical, clv_predicted, nps
-      FROM {DATABASE}.customers FINAL WHERE {where} AND is_deleted = 0
+      FROM {DATABASE}.customers FINAL WHERE {where} AND is_deleted = 0 AND (purchases > 0 OR user_id != '')
       ORDER BY updated_at DESC, customer_id LIMIT {int(limit)}) AS c
 LEFT JOIN (SELECT {VISITOR} AS visitor, count() AS sessions, countIf(purchases > 0) AS converting
            FROM {DATABASE}.sessions FINAL WHERE {where} AND is_deleted = 0 GROUP BY visitor) AS s ON s.visitor = c.anonymous_id

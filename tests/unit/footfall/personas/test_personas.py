@@ -20,7 +20,7 @@ from footfall.personas.model import Centre, CustomerFacts, PersonaSettings, Pers
 from footfall.personas.naming import distinguishing, persona_name
 from footfall.personas.picture import draw
 from footfall.personas.portrait import net_promoter
-from footfall.personas.problems import problems_of
+from footfall.personas.problems import SiteThemes
 from footfall.personas.rows import assignment_rows, persona_rows
 from footfall.personas.tables import personas_tables
 
@@ -249,6 +249,7 @@ def test_the_portrait_holds_the_members_figures() -> None:
     assert drawn.nps == pytest.approx(100 * (2 - 1) / 3) and drawn.nps_answers == 3
     assert drawn.revenue_share == 1.0 and drawn.customer_share == pytest.approx(4 / 6)
     assert [(s.value, s.share) for s in drawn.devices] == [("mobile", 1.0)]
+    assert [(s.value, s.share) for s in drawn.demographics["gender"]] == [("female", 1.0)]
     assert {s.value for s in drawn.top_pages} == {"/shoes", "/cart"}
 
 
@@ -257,13 +258,22 @@ def test_net_promoter_score() -> None:
     assert net_promoter([10, 9, 8, 0]) == 25.0
 
 
-def test_problems_are_the_members_themes_most_detractors_first() -> None:
-    comments = [Comment(text, "nps", score, AT) for text, score in [
-        *[("delivery was late again", 2)] * 6, *[("late delivery, slow courier", 3)] * 5,
-        *[("great prices and quality", 10)] * 8, *[("great quality for the price", 9)] * 6]]
-    found = problems_of(comments, 3)
-    assert found and found[0].detractors == 11 and any("deliver" in word for word in found[0].key_words)
-    assert problems_of([], 3) == ()
+def test_problems_are_the_site_themes_the_members_raise_most_detractors_first() -> None:
+    def said(text: str, score: int, n: int) -> Comment:
+        return Comment(text, "nps", score, AT.replace(minute=n))
+
+    rng = random.Random(1)
+    late = [big_spender(n, rng, comments=(said("delivery was late again", 2, n), said("great prices and quality", 10, n)))
+            for n in range(6)]
+    happy = [browser(n, rng, comments=(said("great quality for the price", 9, n),)) for n in range(6)]
+    themes = SiteThemes(late + happy)
+    spenders = themes.problems([comment for facts in late for comment in facts.comments], 3)
+    assert [(problem.comments, problem.detractors) for problem in spenders] == [(6, 6), (6, 0)]
+    assert "delivery" in " ".join(spenders[0].key_words) and "great" in " ".join(spenders[1].key_words)
+    assert themes.problems([comment for facts in happy for comment in facts.comments], 3)[0].detractors == 0
+    # A comment that is not one of the customers' own falls in no theme.
+    assert themes.problems([said("delivery was late again", 2, 0)], 3) == ()
+    assert SiteThemes([browser(1, rng)]).problems([], 3) == ()
 
 
 # Rows, tables and the picture.
