@@ -48,15 +48,19 @@ def caption(row: Mapping[str, Any]) -> str:
 def draw(site: str, rows: Sequence[Mapping[str, Any]], out: Path) -> Path:
     """The personas of one fit, largest first, to `out`."""
     count = len(rows)
-    figure = Figure(figsize=(1.0 + 3.6 * count, 8.5))  # no pyplot: nothing needs a display
-    figure.suptitle(f"{site} · {count} personas · {str(rows[0]['fitted_at'])[:19]} · {rows[0]['criterion']}", fontsize=10)
+    figure = Figure(figsize=(1.2 + 3.6 * count, 7.0))  # no pyplot: nothing needs a display
+    heading = f"{site} · {count} personas · fitted {str(rows[0]['fitted_at'])[:19]} · {rows[0]['criterion']}"
+    figure.suptitle(fill(heading, 40 * count + 20), fontsize=10)
+    column = 0.92 / count
     for index, row in enumerate(rows):
         colour = COLOURS[(int(row["persona_id"]) - 1) % len(COLOURS)]
-        bars = figure.add_axes((0.04 + index / count, 0.62, 0.7 / count, 0.22))
+        left = 0.07 + index * column
+        bars = figure.add_axes((left, 0.58, 0.72 * column, 0.2))
         bars.bar(["customers", "revenue"], [100 * row["customer_share"], 100 * row["revenue_share"]], color=colour)
         bars.set_ylim(0, 100)
-        bars.set_ylabel("% of the site's")
+        if index == 0:
+            bars.set_ylabel("% of the site's")
         bars.set_title(fill(f"#{row['persona_id']} {row['name']}", WRAP), fontsize=9, color=colour)
-        figure.text(0.04 + index / count, 0.57, caption(row), va="top", ha="left", fontsize=8, family="DejaVu Sans")
+        figure.text(left, 0.52, caption(row), va="top", ha="left", fontsize=8)
     figure.savefig(out, dpi=DPI)
     return out
