@@ -26,6 +26,8 @@ from footfall.costs.store import store_costs
 from footfall.demo import DemoResult, run_demo
 from footfall.demo.finish import fit_lifetime_value, import_demo_costs
 from footfall.feedback.command import feedback_command
+from footfall.personas.command import fit_site, personas_command
+from footfall.personas.model import PersonaSettings
 from footfall.reports.heatmap import read_heatmap, top_paths
 from footfall.reports.paths_command import paths_command
 from footfall.reports.since import GRAMMAR as SINCE_GRAMMAR
@@ -192,6 +194,9 @@ def demo_and_summary(settings: config.Settings, visitors: int = DEMO_VISITORS, d
     with console.status("fitting the lifetime value models and waiting for every customer's P(alive) …"):
         fit = fit_lifetime_value(settings, query, site_id, today)
     say(f"fitted the lifetime value models on {fit.customers:,} customers (as footfall clv fit does)")
+    with open_warehouse(settings) as warehouse, console.status("grouping the customers into personas …"):
+        personas = fit_site(warehouse, site_id, PersonaSettings(), datetime.now(UTC))
+    say(f"grouped the customers into {len(personas)} personas (as footfall personas does)")
     console.print("[bold]In ClickHouse now[/bold]")
     for line in summary_lines(query):
         console.print(styled("  ", line))
@@ -435,6 +440,7 @@ app.command("credentials")(print_credentials)
 app.command("hash")(hash_values)
 app.command("paths")(paths_command)
 app.command("feedback")(feedback_command)
+app.command("personas")(personas_command)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from pydantic_settings import (
 from infra.kafka.connection import BOOTSTRAP_PATTERN, KafkaConnection, SaslMechanism, SecurityProtocol
 from schemas.cluster import CLUSTER_NAME
 from schemas.names import NAME_PATTERN
+from schemas.traits import DEFAULT_DEMOGRAPHIC_TRAITS, MAX_DEMOGRAPHIC_TRAITS
 from schemas.webhooks import WebhookEvent
 
 CONFIG_FILE_ENV = "FOOTFALL_CONFIG"
@@ -118,6 +119,10 @@ class Site(BaseModel):
     # [sites.personal_data]: trait and property names this site holds personal, each with
     # its action; they add to and override footfall's defaults (collector.personal_data).
     personal_data: dict[PersonalName, PersonalAction] = Field(default_factory=dict)
+    # The traits of identify calls footfall.events stores (schemas.traits), for personas:
+    # only these names, as bounded text or finite numbers. Empty stores none.
+    demographic_traits: list[PersonalName] = Field(default_factory=lambda: list(DEFAULT_DEMOGRAPHIC_TRAITS),
+                                                   max_length=MAX_DEMOGRAPHIC_TRAITS)
     # The site's analytics tables as written: [sites.analytics] parameters, [[sites.segments]]
     # and [[sites.funnels]]. Kept as data here; the processors give them their types
     # (processors.analytics.site_config), the other stages have no use for them.
@@ -220,6 +225,10 @@ class Retention(BaseModel):
     campaign_costs_days: Days = 10 * 365
     # Each fit of a site's lifetime value models: parameters, no personal data; ten years.
     clv_models_days: Days = 10 * 365
+    # Each fit of a site's personas: shares and typical values, no one's ids; ten years.
+    personas_days: Days = 10 * 365
+    # Each customer's persona, counted from the fit that placed them: as long as a customer.
+    customer_personas_days: Days = 3 * 365
     # The proof that a person's erasure was done: five years.
     erasure_audit_days: Days = 5 * 365
     # Kafka: the events and what the workers derive from them, the collector's dead letters,

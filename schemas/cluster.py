@@ -40,6 +40,8 @@ SHARDING_KEYS: dict[str, str] = {
     "rejected_rows": "cityHash64(site_id, key)",
     "campaign_costs": "cityHash64(site_id, day, utm_source, utm_medium, utm_campaign)",
     "clv_models": "cityHash64(site_id)",
+    "personas": "cityHash64(site_id)",
+    "customer_personas": "cityHash64(site_id, customer_id)",
     "erasure_audit": "cityHash64(site_id)",
     "heatmap_clicks": "cityHash64(site_id, path, hour)",
     "scroll_reach": "cityHash64(site_id, path, hour)",

@@ -10,6 +10,7 @@ from schemas.tables import (
     ANALYTICS_TABLES,
     CAMPAIGN_COSTS_DDL,
     CLV_MODELS_DDL,
+    CUSTOMER_PERSONAS_DDL,
     CUSTOMERS_DDL,
     DATABASE,
     ERASURE_AUDIT_DDL,
@@ -20,6 +21,7 @@ from schemas.tables import (
     INVALID_EVENTS_DDL,
     PERSON_HOURS_DDL,
     PERSON_IDS_DDL,
+    PERSONAS_DDL,
     SEGMENT_CHANGES_DDL,
     SEGMENT_MEMBERSHIP_DDL,
     SESSIONS_DDL,
@@ -92,6 +94,10 @@ CLV_FIGURES = (
 # the person's event rows wherever they go (export, erasure, retention).
 SURVEY_COMMENT = f"ALTER TABLE {DATABASE}.events ADD COLUMN IF NOT EXISTS comment String"
 
+# The demographic traits an identify call sent (schemas.traits), as JSON: personas group
+# customers on them; personal data that goes with the person's event rows.
+EVENT_TRAITS = f"ALTER TABLE {DATABASE}.events ADD COLUMN IF NOT EXISTS traits String"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, sessions and dead-lettered messages", (EVENTS_DDL, SESSIONS_DDL, INVALID_EVENTS_DDL)),
     Migration(2, "insert deduplication for replayed batches", INSERT_DEDUPLICATION),
@@ -113,6 +119,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "the erasure audit, and the lookup of a person's ids", (ERASURE_AUDIT_DDL, PERSON_IDS_DDL, PERSON_HOURS_DDL)),
     Migration(12, "customer lifetime value models, and each customer's P(alive), expected purchases and CLV", (CLV_MODELS_DDL, *CLV_FIGURES)),
     Migration(13, "survey answers' comments", (SURVEY_COMMENT,)),
+    Migration(14, "identify calls' demographic traits, personas and each customer's persona",
+              (EVENT_TRAITS, PERSONAS_DDL, CUSTOMER_PERSONAS_DDL)),
 )
 
 MIGRATIONS_TABLE_DDL = f"""

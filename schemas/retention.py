@@ -24,6 +24,8 @@ AGED_BY: dict[str, str] = {
     "funnel_progress": "toDateTime(arrayMax(step_at))",
     "campaign_costs": "day",
     "clv_models": "toDateTime(fitted_at)",
+    "personas": "toDateTime(fitted_at)",
+    "customer_personas": "toDateTime(fitted_at)",
     **{rollup.table: "hour" for rollup in ROLLUPS},
     "erasure_audit": "toDateTime(requested_at)",
 }

@@ -233,6 +233,51 @@ PARTITION BY toYYYYMM(fitted_at)
 ORDER BY (site_id, fitted_at)
 """
 
+# Each fit of a site's personas (`footfall personas`): one row a persona, with its name, its
+# figures, its portrait (demographics, places, devices, channels, pages, problems) as JSON,
+# and its centre in the fit's standardised features, which the next fit matches its own
+# clusters against so that a persona keeps its id. Names no one: shares and typical values.
+PERSONAS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {DATABASE}.personas
+(
+    site_id          LowCardinality(String),
+    fitted_at        DateTime64(3, 'UTC'),
+    persona_id       UInt16,
+    name             String,
+    customers        UInt32,
+    customer_share   Float64,
+    revenue_share    Float64,
+    conversion       Nullable(Float64),
+    aov              Nullable(Float64),
+    purchase_frequency Float64,
+    clv_historical   Float64,
+    clv_predicted    Nullable(Float64),
+    nps              Nullable(Float64),
+    criterion        String,
+    portrait         String,
+    features         Array(String),
+    centroid         Array(Float64)
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(fitted_at)
+ORDER BY (site_id, fitted_at, persona_id)
+"""
+
+# Each customer's persona: the latest fit that placed them wins (the version is the fit's
+# time), so a read joins the customers with this table FINAL. Personal: exported and erased
+# with the person.
+CUSTOMER_PERSONAS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {DATABASE}.customer_personas
+(
+    site_id      LowCardinality(String),
+    customer_id  String,
+    persona_id   UInt16,
+    fitted_at    DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(fitted_at)
+ORDER BY (site_id, customer_id)
+"""
+
 ANALYTICS_TABLES = ("segment_membership", "segment_changes", "customers", "funnel_progress")
 
 # What a site paid per campaign and day, imported from CSV (`footfall costs import`). The
@@ -254,6 +299,11 @@ ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(day)
 ORDER BY (site_id, day, utm_source, utm_medium, utm_campaign)
 """
+PERSONA_COLUMNS = (
+    "site_id", "fitted_at", "persona_id", "name", "customers", "customer_share", "revenue_share", "conversion", "aov",
+    "purchase_frequency", "clv_historical", "clv_predicted", "nps", "criterion", "portrait", "features", "centroid",
+)
+CUSTOMER_PERSONA_COLUMNS = ("site_id", "customer_id", "persona_id", "fitted_at")
 CAMPAIGN_COST_COLUMNS = ("site_id", "day", "utm_source", "utm_medium", "utm_campaign", "cost", "currency", "version")
 
 # Each erasure asked for: when, by whom, the rows it removed per table and the rollup hours

@@ -2,9 +2,9 @@
 
 The sink owns the embedded engine while it runs, so reads (`footfall query`, analysts'
 clients through the ClickHouse HTTP interface at `/`) reach it over HTTP on loopback,
-confined to reading; imported campaign costs (`footfall costs import`) arrive the same
-way, as they come from a file rather than a stream and the importer needs to know they are
-stored. Every route but the health and metrics ones needs the sink's token (sinks.access).
+confined to reading; imported campaign costs (`footfall costs import`) and fitted personas
+(`footfall personas`) arrive the same way, as they come from a command rather than a stream
+and the command needs to know they are stored. Every route but the health and metrics ones needs the sink's token (sinks.access).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from infra.clickhouse.connect import open_backend
 from infra.clickhouse.migrations import migrate
 from infra.config import Settings
 from infra.keys import sink_token
-from schemas.tables import CAMPAIGN_COST_COLUMNS
+from schemas.tables import CAMPAIGN_COST_COLUMNS, CUSTOMER_PERSONA_COLUMNS, PERSONA_COLUMNS
 from sinks.access import SinkAccess
 from sinks.bodies import BodyTooLarge, bounded_body
 from sinks.clickhouse_http import clickhouse_endpoint, ping, statement
@@ -41,6 +41,10 @@ log = logging.getLogger("footfall.sink")
 COSTS_SHAPE = f"a JSON array of rows with exactly the columns {', '.join(CAMPAIGN_COST_COLUMNS)}"
 # `footfall costs import` sends its rows in chunks of thousands, each far below this.
 MAX_COSTS_BYTES = 32 << 20
+PERSONAS_SHAPE = (f"a JSON object of personas (rows with exactly the columns {', '.join(PERSONA_COLUMNS)}) and "
+                  f"customer_personas (rows with exactly {', '.join(CUSTOMER_PERSONA_COLUMNS)})")
+# A fit of `footfall personas`: its customers' assignments (a bounded number) and a few personas.
+MAX_PERSONAS_BYTES = 64 << 20
 
 
 def json_response(body: object, status: int = 200) -> Response:
@@ -54,8 +58,18 @@ def exit_if_failed(task: asyncio.Task) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def are_rows_of(rows: object, columns: tuple[str, ...]) -> bool:
+    return isinstance(rows, list) and all(isinstance(row, dict) and set(row) == set(columns) for row in rows)
+
+
 def are_cost_rows(rows: object) -> bool:
-    return isinstance(rows, list) and all(isinstance(row, dict) and set(row) == set(CAMPAIGN_COST_COLUMNS) for row in rows)
+    return are_rows_of(rows, CAMPAIGN_COST_COLUMNS)
+
+
+def are_persona_rows(body: object) -> bool:
+    """A fit of personas: {"personas": rows, "customer_personas": rows}."""
+    return (isinstance(body, dict) and set(body) == {"personas", "customer_personas"}
+            and are_rows_of(body["personas"], PERSONA_COLUMNS) and are_rows_of(body["customer_personas"], CUSTOMER_PERSONA_COLUMNS))
 
 
 def create_app(settings: Settings, writer: Writer | None = None) -> Starlette:
@@ -87,6 +101,21 @@ def create_app(settings: Settings, writer: Writer | None = None) -> Starlette:
             return json_response({"error": str(exc)}, 400)
         return json_response({"stored": len(rows)})
 
+    async def personas(request: Request) -> Response:
+        try:
+            body = orjson.loads(await bounded_body(request, MAX_PERSONAS_BYTES))
+        except BodyTooLarge as exc:
+            return json_response({"error": str(exc)}, 413)
+        except orjson.JSONDecodeError:
+            body = None
+        if not are_persona_rows(body):
+            return json_response({"error": PERSONAS_SHAPE}, 400)
+        try:
+            await asyncio.to_thread(writer.insert_personas, body["personas"], body["customer_personas"])
+        except ClickHouseError as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response({"stored": len(body["personas"]), "customers": len(body["customer_personas"])})
+
     async def healthz(request: Request) -> Response:
         return json_response({"status": "ok"})
 
@@ -110,6 +139,7 @@ def create_app(settings: Settings, writer: Writer | None = None) -> Starlette:
     routes = [
         Route("/query", query, methods=["POST"]),
         Route("/costs", costs, methods=["POST"]),
+        Route("/personas", personas, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         *people_routes(writer, settings),

@@ -26,6 +26,7 @@ MONTH_COLUMNS = {
     "campaign_costs": "day",
     "rejected_rows": "rejected_at",
     "clv_models": "fitted_at",
+    "personas": "fitted_at",
 }
 # Where ClickHouse says a text input went wrong: "(at row 2501)", counted from 1.
 ROW_NUMBER = re.compile(r"\(at row (\d+)\)")

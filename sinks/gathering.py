@@ -39,11 +39,13 @@ class Gathering:
 
     opened: float
     forgotten: Forgotten = NOBODY
+    # Per site, the demographic traits its identify calls' rows keep.
+    trait_names: Mapping[str, Collection[str]] = field(default_factory=dict)
     batch: RowBatch = field(init=False)
     offsets: dict[Partition, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.batch = RowBatch(forgotten=self.forgotten)
+        self.batch = RowBatch(forgotten=self.forgotten, trait_names=self.trait_names)
 
     def take(self, fetched: Mapping[Partition, Sequence[Fetched]], owned: Collection[Partition], now: float) -> None:
         """Records of the partitions this sink still owns, into the batch; the batch's age

@@ -8,6 +8,7 @@ cannot make into rows is set aside with the reason, never stored half, never fat
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from schemas.clv import ClvFit
 from schemas.surveys import COMMENT_MAX_CHARS, SURVEY_EVENT
 from schemas.tables import DATABASE
 from schemas.topics import CLV_MODELS, CUSTOMERS, DEAD_LETTER, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
+from schemas.traits import DEFAULT_DEMOGRAPHIC_TRAITS, demographic_traits
 from sinks.rejections import REJECTED_ROWS, TOPIC_TABLES, Rejection, unreadable
 
 EVENT_STRING_COLUMNS = (
@@ -72,14 +74,25 @@ def comment_and_properties(event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return comment[:COMMENT_MAX_CHARS], {key: value for key, value in properties.items() if key != "comment"}
 
 
-def event_row(event: dict[str, Any], received_at: datetime) -> dict[str, Any]:
-    """`received_at` is the event's own, parsed once by the caller, who needs it too."""
+def traits_text(event: dict[str, Any], names: Collection[str]) -> str:
+    """An identify call's listed demographic traits as JSON; '' for any other event or none."""
+    if event.get("type") != "identify":
+        return ""
+    traits = event.get("traits")
+    kept = demographic_traits(traits if isinstance(traits, dict) else None, names)
+    return orjson.dumps(kept).decode() if kept else ""
+
+
+def event_row(event: dict[str, Any], received_at: datetime, trait_names: Collection[str] = DEFAULT_DEMOGRAPHIC_TRAITS) -> dict[str, Any]:
+    """`received_at` is the event's own, parsed once by the caller, who needs it too;
+    `trait_names` the demographic traits its site stores."""
     row: dict[str, Any] = {column: event.get(column) or "" for column in EVENT_STRING_COLUMNS}
     row.update({column: event.get(column) for column in EVENT_NUMBER_COLUMNS})
     row["ts"] = clickhouse_time(event["ts"])
     row["received_at"] = clickhouse_text(received_at)
     row["comment"], properties = comment_and_properties(event)
     row["properties"] = orjson.dumps(properties).decode()
+    row["traits"] = traits_text(event, trait_names)
     # Records published before the collector marked bots carry no mark: people's traffic.
     row["bot"] = int(bool(event.get("bot")))
     row["version"] = FIRST_VERSION
@@ -206,6 +219,9 @@ class RowBatch:
     # had never been published; their offsets are committed with the batch all the same.
     forgotten: Forgotten = NOBODY
     erased: Counter[str] = field(default_factory=Counter)
+    # Site → the demographic traits it stores (infra.config.Site.demographic_traits); a
+    # site not listed stores the defaults.
+    trait_names: Mapping[str, Collection[str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         analytics = sum(len(rows) for rows in self.analytics.values())
@@ -222,7 +238,8 @@ class RowBatch:
         elif topic == SESSIONISED.name:
             if record["kind"] == "event":
                 received_at = moment_of(record["event"]["received_at"])
-                self.events.append(event_row(record["event"], received_at))
+                names = self.trait_names.get(record["event"]["site_id"], DEFAULT_DEMOGRAPHIC_TRAITS)
+                self.events.append(event_row(record["event"], received_at, names))
                 self.received_at.append(received_at.timestamp())
             else:
                 self.moves.append(move_statement(record["site_id"], record["event_ids"], record["session_id"]))

@@ -96,6 +96,14 @@ class Writer:
             for block in blocks("campaign_costs", rows):
                 self.backend.insert(f"{DATABASE}.campaign_costs", block)
 
+    def insert_personas(self, personas: list[dict], customers: list[dict]) -> None:
+        """A fit of personas, its personas before its customers' assignments, which a read
+        joins with them."""
+        with self.lock:
+            self.backend.insert(f"{DATABASE}.personas", personas)
+            if customers:
+                self.backend.insert(f"{DATABASE}.customer_personas", customers)
+
     def query(self, sql: str) -> list[dict]:
         with self.lock:
             return self.backend.query(sql)

@@ -75,8 +75,12 @@ class SinkLoop:
 
     def __init__(self, consumer: AIOKafkaConsumer, writer: Writer, settings: Settings, forgotten: Forgotten = NOBODY):
         self.consumer, self.writer, self.settings, self.forgotten = consumer, writer, settings, forgotten
-        self.gathering = Gathering(time.monotonic(), forgotten)
+        self.trait_names = {site.id: tuple(site.demographic_traits) for site in settings.sites}
+        self.gathering = self.new_gathering()
         self.flushing = asyncio.Lock()
+
+    def new_gathering(self) -> Gathering:
+        return Gathering(time.monotonic(), self.forgotten, self.trait_names)
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Batch what arrives until the batch is full or old enough, write it, then commit.
@@ -102,7 +106,7 @@ class SinkLoop:
                 # consumer's session): its partitions come back, with these records, after
                 # the rebalance, and the tables collapse what is written again.
                 log.warning("offsets not committed, the batch will be read again: %s", exc)
-            self.gathering = Gathering(time.monotonic(), self.forgotten)
+            self.gathering = self.new_gathering()
 
 
 class HandOver(ConsumerRebalanceListener):

@@ -19,11 +19,12 @@ MAX_COMMENTS = 20_000
 
 
 def comments_sql(scope: Scope, survey: str | None, limit: int = MAX_COMMENTS) -> str:
-    """Each site's latest `limit` answers with a comment, on their survey's scale."""
+    """Each site's latest `limit` answers with a comment, on their survey's scale, with
+    the visitor who gave it (personas find their members' comments by it)."""
     chosen = f" AND survey = {quote(survey)}" if survey else ""
     return f"""
 SELECT site_id, JSONExtractString(properties, 'survey') AS survey, JSONExtractInt(properties, 'score') AS score,
-       comment, toUnixTimestamp64Milli(ts) AS at_ms
+       comment, toUnixTimestamp64Milli(ts) AS at_ms, if(anonymous_id != '', anonymous_id, user_id) AS visitor
 FROM {DATABASE}.events FINAL
 WHERE type = 'track' AND name = {quote(SURVEY_EVENT)} AND comment != '' AND {scope.events_filter} AND {scope.from_('ts')}
   AND ({in_scale()}){chosen}

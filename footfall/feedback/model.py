@@ -53,6 +53,9 @@ class Theme:
     first_half: int
     second_half: int
     examples: tuple[str, ...]
+    # Which of the comments grouped are the theme's, by their place in the input, so a
+    # reader can tell whose comments raise it (personas count their members').
+    positions: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

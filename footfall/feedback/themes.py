@@ -162,7 +162,8 @@ def examples(matrix: csr_matrix, members: np.ndarray, texts: Sequence[str], limi
 
 def find_themes(comments: Sequence[Comment], period: tuple[datetime, datetime], settings: ThemeSettings = ThemeSettings()) -> Themes:
     """The comments' themes, largest first. Comments no theme can hold are counted, not grouped."""
-    with_words = [comment for comment in comments if words(comment.text)]
+    placed = [position for position, comment in enumerate(comments) if words(comment.text)]
+    with_words = [comments[position] for position in placed]
     wordless = len(comments) - len(with_words)
     if not with_words:
         return Themes((), 0, 0, wordless, "no comment with words", Counter())
@@ -185,6 +186,7 @@ def find_themes(comments: Sequence[Comment], period: tuple[datetime, datetime], 
             first_half=first,
             second_half=second,
             examples=examples(matrix, members, texts, settings.examples),
+            positions=tuple(placed[kept[index]] for index in members),
         ))
     themes.sort(key=lambda theme: (-theme.comments, theme.key_words))
     return Themes(tuple(themes), len(usable), len(with_words) - len(usable), wordless, criterion, totals)

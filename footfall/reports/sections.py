@@ -194,6 +194,18 @@ def feedback(query: Query, scope: Scope) -> RenderableType:
     return Group(*found) if found else empty("Feedback themes")
 
 
+def personas(query: Query, scope: Scope) -> RenderableType:
+    """Each site's personas of its latest fit (footfall personas)."""
+    # Imported here: the personas' tables are built from this module's.
+    from footfall.personas.reading import latest_by_site
+    from footfall.personas.tables import personas_tables
+
+    found = latest_by_site(query, scope)
+    if not found:
+        return titled("Personas", Text(f"  {NO_DATA}: fit them with footfall personas", style="dim"))
+    return Group(*(personas_tables(site, rows) for site, rows in found.items()))
+
+
 def retention_grid(rows: Rows) -> tuple[int, list[tuple[str, int, list[float]]]]:
     """Weeks shown and, per cohort, its size and the share active in each week after."""
     by_cohort: dict[str, dict[int, int]] = {}
@@ -259,5 +271,6 @@ def build(query: Query, scope: Scope) -> Iterator[RenderableType]:
     yield clv(run(queries.clv))
     yield surveys(run(queries.survey_scores), run(queries.survey_weeks))
     yield feedback(query, scope)
+    yield personas(query, scope)
     yield cac(run(queries.cac))
     yield retention(run(queries.retention))

@@ -2,7 +2,8 @@
 
 The summary is a row of parts, each reading its own figures and saying them in a line or
 two; a feature worth a first look adds its part to PARTS. The funnel, survey, CAC and CLV
-parts read the report's own queries (and the feedback part `footfall feedback`'s) (footfall/reports/queries.py) over all time, so the
+parts read the report's own queries (footfall/reports/queries.py), the feedback and
+personas parts those of `footfall feedback` and `footfall personas`, over all time, so the
 summary and `footfall report` cannot disagree.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from footfall.feedback.comments import read_comments
+from footfall.personas.reading import latest_by_site
 from footfall.reports import queries
 from footfall.reports.queries import Scope
 from infra.clickhouse.warehouse import Query
@@ -141,10 +143,18 @@ def feedback_lines(query: Query) -> list[str]:
     return lines
 
 
+def persona_lines(query: Query) -> list[str]:
+    found = latest_by_site(query, ALL_TIME)
+    if not found:
+        return ["personas    none fitted yet (footfall personas)"]
+    return [f"personas    {site}: " + "; ".join(f"{row['name']} ({100 * row['customer_share']:.0f}% of customers, "
+                                                f"{100 * row['revenue_share']:.0f}% of revenue)" for row in rows)
+            for site, rows in found.items()]
+
+
 Part = Callable[[Query], list[str]]
-# The summary's parts in reading order: what a newcomer should see first. Personas, once
-# computed, belong after feedback.
-PARTS: tuple[Part, ...] = (landed, funnel_lines, survey_lines, cac_lines, clv_lines, feedback_lines)
+# The summary's parts in reading order: what a newcomer should see first.
+PARTS: tuple[Part, ...] = (landed, funnel_lines, survey_lines, cac_lines, clv_lines, feedback_lines, persona_lines)
 
 
 def summary_lines(query: Query, parts: tuple[Part, ...] = PARTS) -> list[str]:

@@ -1,4 +1,4 @@
-"""Reading footfall's tables (and storing imported costs) from outside the sink.
+"""Reading footfall's tables (and storing imported costs and fitted personas) from outside the sink.
 
 While the stack runs the sink holds ClickHouse, and the embedded engine's lock, so a
 command goes through the sink's HTTP port; when no sink answers, nothing else writes, and
@@ -43,6 +43,9 @@ class Warehouse(Protocol):
     def insert_costs(self, rows: Sequence[dict[str, Any]]) -> None:
         """Store rows of footfall.campaign_costs."""
 
+    def store_personas(self, personas: Rows, customers: Rows) -> None:
+        """Store a fit: rows of footfall.personas and of footfall.customer_personas."""
+
     def export_person(self, request: PersonRequest) -> Iterator[bytes]:
         """Everything held about one person, as the export document's bytes (infra.people.export)."""
 
@@ -70,6 +73,9 @@ class ThroughSink:
 
     def insert_costs(self, rows: Sequence[dict[str, Any]]) -> None:
         self._post("/costs", json=list(rows))
+
+    def store_personas(self, personas: Rows, customers: Rows) -> None:
+        self._post("/personas", json={"personas": personas, "customer_personas": customers})
 
     def export_person(self, request: PersonRequest) -> Iterator[bytes]:
         with self._client.stream("POST", f"{self._url}/people/export", json=request.body()) as answer:
@@ -104,6 +110,12 @@ class OpenedHere:
     def insert_costs(self, rows: Sequence[dict[str, Any]]) -> None:
         self._migrate_once()
         self._backend.insert(f"{DATABASE}.campaign_costs", rows)
+
+    def store_personas(self, personas: Rows, customers: Rows) -> None:
+        self._migrate_once()
+        self._backend.insert(f"{DATABASE}.personas", personas)
+        if customers:
+            self._backend.insert(f"{DATABASE}.customer_personas", customers)
 
     def export_person(self, request: PersonRequest) -> Iterator[bytes]:
         self._migrate_once()

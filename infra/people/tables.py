@@ -66,6 +66,7 @@ PERSON_TABLES = (
     PersonTable("segment_changes", "at, segment, version", id_columns=("anonymous_id", "customer_id")),
     PersonTable("funnel_progress", "funnel, anonymous_id", id_columns=("anonymous_id", "customer_id")),
     PersonTable("customers", "customer_id", id_columns=("customer_id", "anonymous_id", "user_id")),
+    PersonTable("customer_personas", "customer_id", id_columns=("customer_id",)),
     PersonTable("invalid_events", "received_at, raw", text_columns=("raw", "reason")),
     PersonTable("rejected_rows", "rejected_at, key", text_columns=("content", "reason")),
 )

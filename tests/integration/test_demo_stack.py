@@ -1,7 +1,8 @@
 """`footfall up --demo` as `make run` runs it, on a stack of its own with the default demo
 site: when it returns, every section of `footfall report` has data — the checkout funnel
 step by step, NPS, CSAT and CES, the themes of the survey comments, CAC per campaign,
-engaged time, and lifetime value figures from the fit the demo ran."""
+engaged time, lifetime value figures from the fit the demo ran, and the personas it
+grouped the customers into."""
 
 from __future__ import annotations
 
@@ -26,13 +27,14 @@ def test_the_demo_leaves_no_section_of_the_report_empty(tmp_path: Path, monkeypa
         assert f"seed {SEED}" in up.stdout
         assert "funnel      checkout:" in up.stdout and "surveys     NPS" in up.stdout and "CLV " in up.stdout
         assert "feedback    demo:" in up.stdout and "themes, the largest:" in up.stdout, up.stdout
+        assert "personas    demo:" in up.stdout, up.stdout
         assert (tmp_path / "state" / "demo" / "campaign_costs.csv").read_text().startswith("day,utm_source")
 
         report = run(["report"], env)
         assert report.returncode == 0, report.stdout + report.stderr
         assert NO_DATA not in report.stdout, report.stdout
         for title in ("Funnel conversion", "NPS, CSAT and CES", "CAC per campaign", "Customer lifetime value", "P(alive)",
-                      "Feedback themes of demo"):
+                      "Feedback themes of demo", "Personas of demo"):
             assert title in report.stdout
 
         for name, value in env.items():
@@ -56,6 +58,11 @@ def test_the_demo_leaves_no_section_of_the_report_empty(tmp_path: Path, monkeypa
             assert 0 < customers["lowest"] <= 1 and customers["predicted"] > 0
             (fit,) = query("SELECT customers, r, a FROM footfall.clv_models FINAL WHERE site_id = 'demo'")
             assert fit["customers"] >= customers["buyers"] and fit["r"] > 0
+            assigned = query("SELECT count() AS customers, uniqExact(persona_id) AS personas FROM footfall.customer_personas FINAL "
+                             "WHERE site_id = 'demo'")[0]
+            stored = query("SELECT count() AS n FROM footfall.customers FINAL WHERE site_id = 'demo' AND is_deleted = 0 "
+                           "AND (purchases > 0 OR user_id != '')")[0]
+            assert assigned["customers"] == stored["n"] and assigned["personas"] >= 2, assigned
             heatmap = read_heatmap(query, "demo", "/", None, False)
             assert heatmap.views > 0 and heatmap.engaged_ms / heatmap.views > 1000, "seconds of engaged time per view"
     finally:

@@ -47,7 +47,7 @@ def test_the_token_is_made_owner_only_before_serving(sink: tuple[TestClient, str
     ({"Authorization": "Bearer wrong"}, 403), (basic("analyst", "wrong"), 403), (basic("analyst", ""), 403),
     ({"X-ClickHouse-User": "analyst", "X-ClickHouse-Key": "wrong"}, 403), ({"Authorization": "Bearer " + "x" * 100_000}, 403),
 ])
-@pytest.mark.parametrize("route", [("POST", "/query"), ("POST", "/costs"), ("GET", "/?query=SELECT+1"), ("POST", "/")])
+@pytest.mark.parametrize("route", [("POST", "/query"), ("POST", "/costs"), ("POST", "/personas"), ("GET", "/?query=SELECT+1"), ("POST", "/")])
 def test_every_data_route_refuses_a_request_without_the_token(sink, headers: dict, status: int, route: tuple[str, str]) -> None:
     """As ClickHouse answers: 401 without credentials, 403 with wrong ones."""
     client, _, _ = sink
@@ -196,3 +196,34 @@ def test_a_costs_body_past_its_limit_is_refused_even_chunked(sink) -> None:
     answer = client.post("/costs", content=chunks(), headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 413 and "larger than" in answer.json()["error"]
     assert client.post("/query", content=b"SELECT count() AS n FROM footfall.campaign_costs", headers={"Authorization": f"Bearer {token}"}).json() == [{"n": 0}]
+
+
+PERSONA = {"site_id": "shop", "fitted_at": "2026-11-30 12:00:00.000", "persona_id": 1, "name": "mobile buyers",
+           "customers": 2, "customer_share": 1.0, "revenue_share": 1.0, "conversion": 0.5, "aov": 20.0,
+           "purchase_frequency": 1.5, "clv_historical": 30.0, "clv_predicted": None, "nps": None,
+           "criterion": "one persona", "portrait": "{}", "features": ["spend"], "centroid": [0.0]}
+ASSIGNED = [{"site_id": "shop", "customer_id": customer, "persona_id": 1, "fitted_at": "2026-11-30 12:00:00.000"}
+            for customer in ("c1", "c2")]
+
+
+@pytest.mark.parametrize("body", [
+    [PERSONA], {"personas": [PERSONA]}, {"personas": [{**PERSONA, "extra": 1}], "customer_personas": []},
+    {"personas": [PERSONA], "customer_personas": [{"customer_id": "c1"}]}, {"personas": "x", "customer_personas": []},
+    {"personas": [PERSONA], "customer_personas": [], "more": []},
+])
+def test_a_personas_body_of_another_shape_is_refused_and_nothing_stored(sink, body: object) -> None:
+    client, token, _ = sink
+    auth = {"Authorization": f"Bearer {token}"}
+    answer = client.post("/personas", json=body, headers=auth)
+    assert answer.status_code == 400 and "customer_personas" in answer.json()["error"]
+    assert client.post("/query", content=b"SELECT count() AS n FROM footfall.personas WHERE site_id = 'shop'", headers=auth).json() == [{"n": 0}]
+
+
+def test_a_fit_of_personas_is_stored_with_its_customers(sink) -> None:
+    client, token, _ = sink
+    auth = {"Authorization": f"Bearer {token}"}
+    answer = client.post("/personas", json={"personas": [{**PERSONA, "site_id": "stored"}],
+                                           "customer_personas": [{**row, "site_id": "stored"} for row in ASSIGNED]}, headers=auth)
+    assert answer.json() == {"stored": 1, "customers": 2}
+    read = b"SELECT (SELECT name FROM footfall.personas WHERE site_id = 'stored') AS name, count() AS n FROM footfall.customer_personas WHERE site_id = 'stored'"
+    assert client.post("/query", content=read, headers=auth).json() == [{"name": "mobile buyers", "n": 2}]

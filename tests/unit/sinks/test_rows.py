@@ -16,6 +16,7 @@ from schemas.migrations import MIGRATIONS
 from schemas.tables import DATABASE, EVENTS_DDL
 from schemas.surveys import COMMENT_MAX_CHARS
 from schemas.topics import CLV_MODELS, CUSTOMERS, DEAD_LETTER, EVENTS, FUNNEL_PROGRESS, SEGMENT_CHANGES, SESSIONISED, SESSIONS
+from schemas.traits import TRAIT_TEXT_MAX_CHARS
 from sinks.rejections import TOPIC_TABLES, UNREADABLE
 from sinks.rows import (
     ImpossibleTime,
@@ -63,7 +64,7 @@ EVENT_ROW: dict[str, Any] = {
     "country": "DE", "region": "", "city": "",
     "x": 120.0, "y": 40.5, "page_width": 1200.0, "page_height": 3000.0, "scroll_pct": None, "revenue": None,
     "ts": "2026-11-25 10:00:00.250", "received_at": "2026-11-25 10:00:01.500",
-    "comment": "", "properties": '{"plan":"pro","note":"ünï \\"code\\""}', "bot": 0, "version": 1,
+    "comment": "", "properties": '{"plan":"pro","note":"ünï \\"code\\""}', "traits": "", "bot": 0, "version": 1,
 }
 SESSION = {
     "site_id": "shop", "session_id": "s1", "anonymous_id": "a1", "user_id": "", "started_at_ms": AT_MS,
@@ -432,3 +433,35 @@ def test_only_a_survey_answers_text_comment_is_taken_as_a_comment() -> None:
     assert event_row(other, received_at)["comment"] == "" and "kept in properties" in event_row(other, received_at)["properties"]
     numeric = {**EVENT, "type": "track", "name": "Survey Responded", "properties": {"survey": "nps", "score": 3, "comment": 7}}
     assert event_row(numeric, received_at)["comment"] == "" and '"comment":7' in event_row(numeric, received_at)["properties"]
+
+
+# Demographic traits of identify calls.
+
+IDENTIFY = {**EVENT, "type": "identify", "name": "identify"}
+
+
+def test_an_identify_call_stores_only_the_listed_traits_bounded() -> None:
+    received_at = moment_of(EVENT["received_at"])
+    traits = {"age": 41, "gender": "  female ", "occupation": "x" * 10_000, "email": "a@b.example",
+              "income_band": {"nested": 1}, "plan": "pro"}
+    row = event_row({**IDENTIFY, "traits": traits}, received_at, ("age", "gender", "occupation", "income_band"))
+    assert orjson.loads(row["traits"]) == {"age": 41.0, "gender": "female", "occupation": "x" * TRAIT_TEXT_MAX_CHARS}
+
+
+@pytest.mark.parametrize("traits", [None, "age=41", [1, 2], {"age": True}, {"age": float("nan")}, {"age": ""}, {}])
+def test_traits_that_hold_nothing_storable_store_nothing(traits: object) -> None:
+    received_at = moment_of(EVENT["received_at"])
+    assert event_row({**IDENTIFY, "traits": traits}, received_at)["traits"] == ""
+
+
+def test_traits_of_events_other_than_identify_are_not_stored() -> None:
+    received_at = moment_of(EVENT["received_at"])
+    assert event_row({**EVENT, "traits": {"age": 41}}, received_at)["traits"] == ""
+
+
+def test_each_site_stores_its_own_trait_names() -> None:
+    batch = RowBatch(trait_names={"shop": ("plan",)})
+    event = {**IDENTIFY, "traits": {"plan": "pro", "age": 41}}
+    batch.add(SESSIONISED.name, orjson.dumps({"kind": "event", "event": event}))
+    batch.add(SESSIONISED.name, orjson.dumps({"kind": "event", "event": {**event, "site_id": "other"}}))
+    assert [orjson.loads(row["traits"]) for row in batch.events] == [{"plan": "pro"}, {"age": 41.0}]

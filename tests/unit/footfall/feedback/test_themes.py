@@ -123,3 +123,12 @@ def test_the_range_of_themes_tried_must_start_at_two() -> None:
         ThemeSettings(min_themes=1)
     with pytest.raises(ValueError):
         ThemeSettings(min_themes=5, max_themes=3)
+
+
+def test_each_theme_names_its_comments_by_their_place_in_the_input() -> None:
+    given = [Comment("👍👍", "nps", 10, START), *comments(), Comment("!!!", "nps", 1, START)]
+    found = find_themes(given, PERIOD)
+    placed = [position for theme in found.themes for position in theme.positions]
+    assert len(placed) == len(set(placed)) == found.comments and 0 not in placed and len(given) - 1 not in placed
+    for theme in found.themes:
+        assert {GROUP_OF[given[position].text] for position in theme.positions} == {GROUP_OF[theme.examples[0]]}

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
+from footfall.personas.fit import find_personas
+from footfall.personas.model import CustomerFacts
+from footfall.personas.rows import assignment_rows, persona_rows
 from infra.clickhouse.backend import ClickHouseError
 from infra.clickhouse.embedded import EmbeddedClickHouse
 from infra.clickhouse.migrations import migrate
@@ -20,6 +24,8 @@ from sinks.service import Writer
 COST = {"site_id": "shop", "version": 1, "day": "2024-05-01", "utm_source": "google", "utm_medium": "cpc",
         "utm_campaign": "spring", "cost": 12.5, "currency": "EUR"}
 COSTS_SQL = "SELECT utm_campaign, cost FROM footfall.campaign_costs FINAL"
+FITTED = find_personas([CustomerFacts("c1", purchases=1, revenue=10.0), CustomerFacts("c2", purchases=2, revenue=30.0)])
+FITTED_AT = datetime(2026, 11, 30, 12, tzinfo=UTC)
 
 
 def unused_port() -> int:
@@ -31,6 +37,10 @@ def unused_port() -> int:
 def assert_reads_and_stores(warehouse: Warehouse) -> None:
     warehouse.insert_costs([COST])
     assert warehouse.query(COSTS_SQL) == [{"utm_campaign": "spring", "cost": 12.5}]
+    warehouse.store_personas(persona_rows("shop", FITTED, FITTED_AT), assignment_rows("shop", FITTED, FITTED_AT))
+    assert warehouse.query("SELECT p.name AS name, arraySort(groupArray(c.customer_id)) AS customers FROM footfall.personas AS p "
+                           "JOIN footfall.customer_personas AS c USING (site_id, persona_id) GROUP BY name") == [
+        {"name": "all customers", "customers": ["c1", "c2"]}]
     with pytest.raises(ClickHouseError, match="UNKNOWN_TABLE|does not exist"):
         warehouse.query("SELECT * FROM footfall.nope")
     with pytest.raises(ClickHouseError, match="READONLY"):

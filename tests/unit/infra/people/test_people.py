@@ -28,7 +28,7 @@ OTHER = "other-visitor"
 TRAIT = "jane.doe@example.com"
 HOUR = "2026-11-30 10"
 PERSON_ROWS = {"events": 5, "sessions": 2, "segment_membership": 1, "segment_changes": 1, "funnel_progress": 1,
-               "customers": 1, "invalid_events": 1, "rejected_rows": 1}
+               "customers": 1, "customer_personas": 1, "invalid_events": 1, "rejected_rows": 1}
 
 
 def event(n: int, anonymous_id: str, user_id: str = "", name: str = "Page Viewed", **fields: object) -> dict:
@@ -63,7 +63,7 @@ def engine(tmp_path: Path) -> Iterator[EmbeddedClickHouse]:
     at = f"{HOUR}:00:00.000"
     backend.insert("footfall.events", [
         event(1, FIRST), click(2, FIRST), event(3, FIRST, USER, "Order Completed", revenue=30.0),
-        event(4, SECOND, USER, properties=orjson.dumps({"email": TRAIT}).decode()),
+        event(4, SECOND, USER, properties=orjson.dumps({"email": TRAIT}).decode(), traits='{"age":41,"occupation":"nurse"}'),
         event(5, SECOND, name="Survey Responded", properties='{"survey": "nps", "score": 9}'),
         event(6, OTHER), click(7, OTHER),
     ])
@@ -76,6 +76,9 @@ def engine(tmp_path: Path) -> Iterator[EmbeddedClickHouse]:
         {"site_id": SITE, "customer_id": customer, "anonymous_id": anonymous, "user_id": user, "purchases": 1, "revenue": 30.0,
          "nps": 9, "updated_at": at, "version": 1, "is_deleted": 0}
         for customer, anonymous, user in ((USER, SECOND, USER), (OTHER, OTHER, ""))
+    ])
+    backend.insert("footfall.customer_personas", [
+        {"site_id": SITE, "customer_id": customer, "persona_id": 1, "fitted_at": at} for customer in (USER, OTHER)
     ])
     backend.insert("footfall.invalid_events", [
         {"site_id": SITE, "received_at": at, "endpoint": "/v1/batch", "reason": "bad timestamp",
@@ -128,15 +131,18 @@ def test_the_export_holds_every_row_of_theirs_and_none_of_anyone_else(engine: Em
     assert (document["user_ids"], set(document["anonymous_ids"])) == ([USER], {FIRST, SECOND})
     assert OTHER.encode() not in text and b"x@y.z" not in text
     assert TRAIT in document["tables"]["invalid_events"][0]["raw"]
+    assert [row["traits"] for row in document["tables"]["events"] if row["traits"]] == ['{"age":41,"occupation":"nurse"}']
+    assert [row["persona_id"] for row in document["tables"]["customer_personas"]] == [1]
 
 
 def test_forgetting_leaves_no_trace_of_them_and_everyone_else_as_they_were(engine: EmbeddedClickHouse, tmp_path: Path) -> None:
     published: list[Erasure] = []
     assert {"events.properties", "invalid_events.raw"} <= set(holding(engine, TRAIT))
+    assert holding(engine, "nurse") == ["events.traits"]
     others_before = others(engine)
     erased = people(engine, tmp_path, published).forget(PersonRequest(site_id=SITE, anonymous_id=SECOND), "cli:alice")
     assert (erased.removed, erased.rebuilt_hours, erased.ids) == (PERSON_ROWS, 1, 3)
-    for value in (USER, FIRST, SECOND, TRAIT):
+    for value in (USER, FIRST, SECOND, TRAIT, "nurse"):
         assert holding(engine, value) == [], value
     assert others(engine) == others_before
     assert rollups(engine) == {
