@@ -23,20 +23,17 @@ from datetime import datetime
 
 import numpy as np
 from scipy.sparse import csr_matrix, hstack
-from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize
 
 from footfall.feedback.model import Comment, Theme, Themes, ThemeSettings
+from footfall.silhouette import best_grouping
 from schemas.surveys import COMMENT_MAX_CHARS, band
 
 # Two letters or more of any script: a lone letter ("a", "и", "à") carries no theme.
 WORD = re.compile(r"[^\W\d_]{2,}")
 # A key word scores at least this share of the theme's best one.
 KEY_WORD_MIN_RATIO = 0.5
-# Fixed, so that the same comments always give the same themes.
-RANDOM_STATE = 0
 # The silhouette is computed on at most this many comments (it costs their square).
 SILHOUETTE_SAMPLE = 2000
 # Below this many comments, frequencies say too little to call any word a stop word.
@@ -91,15 +88,7 @@ def chosen_labels(matrix: csr_matrix, settings: ThemeSettings) -> tuple[np.ndarr
     highest = min(settings.max_themes, distinct - 1)
     if highest < settings.min_themes:
         return np.zeros(matrix.shape[0], dtype=int), f"one theme: {distinct} distinct comment(s) cannot be told apart"
-    best: tuple[float, int, np.ndarray] | None = None
-    for count in range(settings.min_themes, highest + 1):
-        labels = KMeans(n_clusters=count, n_init=10, random_state=RANDOM_STATE).fit_predict(matrix)
-        if len(set(labels)) < 2:
-            continue
-        sample = min(SILHOUETTE_SAMPLE, matrix.shape[0])
-        score = float(silhouette_score(matrix, labels, metric="cosine", sample_size=sample, random_state=RANDOM_STATE))
-        if best is None or score > best[0]:
-            best = (score, count, labels)
+    best = best_grouping(matrix, range(settings.min_themes, highest + 1), "cosine", SILHOUETTE_SAMPLE)
     if best is None or best[0] <= 0:
         return np.zeros(matrix.shape[0], dtype=int), (
             f"one theme: no split into {settings.min_themes}-{settings.max_themes} themes has a positive silhouette"

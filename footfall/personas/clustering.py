@@ -14,12 +14,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
 
 from footfall.personas.model import PersonaSettings
+from footfall.silhouette import best_grouping
 
-RANDOM_STATE = 0
 # The silhouette is computed on at most this many customers (it costs their square).
 SILHOUETTE_SAMPLE = 3000
 
@@ -37,16 +35,7 @@ def grouped(rows: np.ndarray, settings: PersonaSettings) -> tuple[np.ndarray, st
     if highest < settings.min_personas:
         return one_group(rows, f"{distinct} distinct customer(s) cannot be told apart")
     smallest = max(2, math.ceil(settings.min_share * rows.shape[0]))
-    best: tuple[float, int, np.ndarray] | None = None
-    for count in range(settings.min_personas, highest + 1):
-        labels = KMeans(n_clusters=count, n_init=10, random_state=RANDOM_STATE).fit_predict(rows)
-        sizes = np.bincount(labels)
-        if len(sizes) < 2 or sizes.min() < smallest:
-            continue
-        sample = min(SILHOUETTE_SAMPLE, rows.shape[0])
-        score = float(silhouette_score(rows, labels, sample_size=sample, random_state=RANDOM_STATE))
-        if best is None or score > best[0]:
-            best = (score, count, labels)
+    best = best_grouping(rows, range(settings.min_personas, highest + 1), "euclidean", SILHOUETTE_SAMPLE, smallest)
     if best is None or best[0] <= 0:
         return one_group(rows, f"no split into {settings.min_personas}-{highest} personas of {smallest}+ customers "
                                "each has a positive silhouette")

@@ -34,7 +34,7 @@ from tests.support.generated_requests import generate_cases, generated_attacks
 from tests.support.nasty_requests import CATEGORIES, Attack, nasty_attacks
 from tests.support.pipeline import Pipeline, start_pipeline
 from tests.support.raw_http import send_all
-from tests.support.steady_sender import SteadySender
+from tests.support.steady_sender import SteadySender, stored_counts
 from tests.support.waiting import wait_for
 
 REQUESTS = int(os.environ.get("FOOTFALL_FUZZ_REQUESTS", "100000"))
@@ -81,13 +81,6 @@ def collector_processes(pipeline: Pipeline) -> set[tuple[int, float]]:
     return {(process.pid, process.create_time()) for process in [root, *root.children(recursive=True)]}
 
 
-def legit_counts(pipeline: Pipeline, run: str) -> dict[str, int]:
-    where = f"event_id LIKE '{run}-%'"
-    final = pipeline.query(f"SELECT count() AS n FROM footfall.events FINAL WHERE {where}")[0]["n"]
-    raw = pipeline.query(f"SELECT count() AS n, uniqExact(event_id) AS ids FROM footfall.events WHERE {where}")[0]
-    return {"final": int(final), "rows": int(raw["n"]), "ids": int(raw["ids"])}
-
-
 @pytest.mark.timeout(1200)
 def test_hostile_requests_get_no_5xx_and_every_legitimate_event_lands_once(kafka: Broker, tmp_path: Path) -> None:
     document = describe(Settings())
@@ -121,11 +114,11 @@ def test_hostile_requests_get_no_5xx_and_every_legitimate_event_lands_once(kafka
         after = collector_processes(pipeline)
 
         def all_landed() -> bool | dict[str, int]:
-            counts = legit_counts(pipeline, run)
+            counts = stored_counts(pipeline, run)
             return counts["final"] == len(legit.sent_ids) or counts
 
         wait_for(all_landed, 300, "legitimate events landed")
-        landed = legit_counts(pipeline, run)
+        landed = stored_counts(pipeline, run)
         print_figures(tally, attack_s, peak_mb, legit, landed, len(cases))
 
         assert not tally.server_errors, f"{len(tally.server_errors)} answers were 5xx; the first:\n" + "\n".join(tally.server_errors[:10])

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import httpx
 
 from tests.support.nasty_requests import WRITE_KEY
+from tests.support.pipeline import Pipeline
 
 RETRIED_STATUSES = (429, 503)
 NO_RETRY_AFTER_S = 1.0
@@ -90,3 +91,12 @@ class SteadySender(threading.Thread):
     def stop(self) -> None:
         self.done.set()
         self.join()
+
+
+def stored_counts(pipeline: Pipeline, run: str) -> dict[str, int]:
+    """A sender's events in ClickHouse: rows once replays collapse, rows as written, and
+    distinct event ids (its messageIds all start with the run)."""
+    where = f"event_id LIKE '{run}-%'"
+    final = pipeline.query(f"SELECT count() AS n FROM footfall.events FINAL WHERE {where}")[0]["n"]
+    raw = pipeline.query(f"SELECT count() AS n, uniqExact(event_id) AS ids FROM footfall.events WHERE {where}")[0]
+    return {"final": int(final), "rows": int(raw["n"]), "ids": int(raw["ids"])}
