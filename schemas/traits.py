@@ -25,7 +25,10 @@ def demographic_value(value: Any) -> str | float | None:
         text = value.strip()[:TRAIT_TEXT_MAX_CHARS]
         return text or None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer past any float: JSON parsers here stop at 64 bits, others may not
+            return None
         return number if math.isfinite(number) else None
     return None
 
