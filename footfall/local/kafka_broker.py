@@ -107,9 +107,13 @@ def all_registered(connection: KafkaConnection, size: int) -> bool:
 
 def ready_cluster(connection: KafkaConnection, size: int, retention: Retention, replication: int | None,
                   started: Started | None = None) -> None:
-    """Once every one of the cluster's `size` brokers has registered, its topics created."""
+    """Once every one of the cluster's `size` brokers has registered, its topics created,
+    replicated for the cluster's size rather than for the brokers one of them lists alive at
+    that moment: a broker whose metadata lags, or one fenced for a heartbeat missed on a
+    loaded machine, would otherwise leave every topic a replica short for good (the
+    controller places replicas on a fenced broker when it must)."""
     wait_until(lambda: all_registered(connection, size), START_TIMEOUT_S, "every Kafka broker registered", started)
-    create_topics(connection, retention, replication)
+    create_topics(connection, retention, replication, cluster_size=size)
 
 
 def cluster_bootstrap(nodes: list[BrokerConfig]) -> str:

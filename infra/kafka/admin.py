@@ -125,16 +125,19 @@ async def broker_count(admin: AIOKafkaAdminClient) -> int:
     return len((await admin.describe_cluster())["brokers"])
 
 
-async def ensure_topics(connection: KafkaConnection, wanted: Iterable[Topic], replication: int | None = None) -> list[str]:
+async def ensure_topics(connection: KafkaConnection, wanted: Iterable[Topic], replication: int | None = None,
+                        cluster_size: int | None = None) -> list[str]:
     """Create the topics that do not exist yet, replicated as the cluster allows
     (infra.kafka.replication), and reconfigure those whose configuration (their retention,
     say) differs from the one wanted; returns the names created or reconfigured. An
     existing topic whose partitions, replicas or cleanup policy disagree is refused
-    (TopicMismatch) before anything changes. Re-runnable: a second run changes nothing."""
+    (TopicMismatch) before anything changes. Re-runnable: a second run changes nothing.
+    `cluster_size` is the brokers a caller knows the cluster has (one it started and saw
+    whole); without it, the brokers the cluster lists alive now."""
     admin = _admin(connection, "footfall-admin")
     await admin.start()
     try:
-        factor = replication_factor(replication, await broker_count(admin))
+        factor = replication_factor(replication, cluster_size or await broker_count(admin))
         wanted = [topic.configured(replicated_config(factor)) for topic in wanted]
         existing = set(await admin.list_topics())
         missing = [topic for topic in wanted if topic.name not in existing]
@@ -236,9 +239,10 @@ def broker_answers(connection: KafkaConnection, timeout_s: float = 3.0) -> bool:
     return asyncio.run(_connect_error(connection, timeout_s, diagnose=False)) is None
 
 
-def create_topics(connection: KafkaConnection, retention: Retention, replication: int | None = None) -> list[str]:
+def create_topics(connection: KafkaConnection, retention: Retention, replication: int | None = None,
+                  cluster_size: int | None = None) -> list[str]:
     """ensure_topics of every topic, with the configured retention, for callers without an event loop."""
-    return asyncio.run(ensure_topics(connection, configured_topics(retention), replication))
+    return asyncio.run(ensure_topics(connection, configured_topics(retention), replication, cluster_size))
 
 
 @dataclass(frozen=True, order=True)

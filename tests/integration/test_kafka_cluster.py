@@ -45,10 +45,18 @@ async def described(bootstrap: str, names: list[str]) -> tuple[dict[str, list[di
 
 
 def shown(bootstrap: str, names: list[str]) -> tuple[dict[str, list[dict]], dict[str, dict[str, str]]]:
-    """`described` once every broker asked shows the topics' configuration: a broker that
-    has only just learnt of a topic can describe it without its configuration."""
-    wait_for(lambda: all(asyncio.run(described(bootstrap, names))[1].values()) or "no entries yet", 30, "the topics' configuration")
-    return asyncio.run(described(bootstrap, names))
+    """`described` once the broker asked shows every topic's partitions and configuration:
+    one that has only just learnt of a topic can describe it without them."""
+    seen: list[tuple[dict[str, list[dict]], dict[str, dict[str, str]]]] = []
+
+    def complete() -> bool | str:
+        # The description checked is the one returned: asking again may reach a broker that lags.
+        seen[:] = [asyncio.run(described(bootstrap, names))]
+        partitions, configs = seen[0]
+        return all(partitions.get(name) and configs.get(name) for name in names) or "not every topic described yet"
+
+    wait_for(complete, 30, "the topics' configuration")
+    return seen[0]
 
 
 def test_every_topic_has_three_replicas_two_in_sync_required_and_no_unclean_leader(cluster: Broker) -> None:
