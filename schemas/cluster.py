@@ -54,11 +54,23 @@ CREATE_TABLE = re.compile(rf"^CREATE TABLE IF NOT EXISTS {NAME}\n(\(.*?\n\))\nEN
 CREATE_VIEW = re.compile(rf"^CREATE VIEW IF NOT EXISTS {NAME} AS\n(.*)$", re.DOTALL)
 CREATE_MATERIALIZED_VIEW = re.compile(rf"^CREATE MATERIALIZED VIEW IF NOT EXISTS {NAME} TO {NAME} AS\n(.*)$", re.DOTALL)
 DROP_VIEW = re.compile(rf"^DROP VIEW IF EXISTS {NAME}$")
+CREATE_DICTIONARY = re.compile(rf"^CREATE DICTIONARY IF NOT EXISTS {NAME}\n(.*)$", re.DOTALL)
 ALTER_TABLE = re.compile(rf"^ALTER TABLE {NAME} (.*)$", re.DOTALL)
 CREATE_DATABASE = re.compile(rf"^CREATE DATABASE IF NOT EXISTS {DATABASE}$")
-# A column added or retyped, with a type of up to two levels of parentheses:
-# LowCardinality(String), DateTime64(3, 'UTC').
-COLUMN_CHANGE = re.compile(r"(?:ADD COLUMN IF NOT EXISTS|MODIFY COLUMN IF EXISTS) \w+ \w+(?:\((?:[^()]|\([^()]*\))*\))?")
+
+
+def nested(levels: int) -> str:
+    """A parenthesised text with parentheses inside it up to `levels` deep."""
+    inner = "[^()]" if levels == 0 else f"[^()]|{nested(levels - 1)}"
+    return rf"\((?:{inner})*\)"
+
+
+# A column added or retyped, with a type of up to two levels of parentheses
+# (LowCardinality(String), DateTime64(3, 'UTC')) and, for a computed column, its ALIAS
+# call of up to three (dictGetOrNull('…', 'persona_id', (toString(site_id), customer_id))).
+COLUMN_CHANGE = re.compile(
+    rf"(?:ADD COLUMN IF NOT EXISTS|MODIFY COLUMN IF EXISTS) \w+ \w+(?:{nested(1)})?(?: ALIAS \w+{nested(2)})?"
+)
 SOURCE = re.compile(rf"\bFROM {NAME}\b")
 
 
@@ -106,7 +118,8 @@ def table_forms(table: str, columns: str, engine: str, arguments: str | None, re
 
 def alter_forms(table: str, commands: str, on: str) -> tuple[str, ...]:
     """Every change to the local tables; new and retyped columns to the Distributed table as
-    well, whose column list is its own."""
+    well, whose column list is its own (a computed column computed alike there, so an
+    insert through it never names the column)."""
     commands = commands.replace("non_replicated_deduplication_window", "replicated_deduplication_window")
     local_alter = f"ALTER TABLE {local(table)}{on} {commands}"
     columns = COLUMN_CHANGE.findall(commands)
@@ -130,6 +143,11 @@ def for_cluster(statement: str, cluster: str) -> tuple[str, ...]:
         # Plain views read the Distributed tables, so a query on any node sees every shard.
         view, select = found.groups()
         return (f"CREATE VIEW IF NOT EXISTS {DATABASE}.{view}{on} AS\n{select}",)
+    if found := CREATE_DICTIONARY.match(text):
+        # Each node's lookup loads every shard through the Distributed table, so a column
+        # computed from it is right wherever the engine computes it.
+        dictionary, body = found.groups()
+        return (f"CREATE DICTIONARY IF NOT EXISTS {DATABASE}.{dictionary}{on}\n{body}",)
     if found := DROP_VIEW.match(text):
         return (f"{text}{on}",)
     if found := ALTER_TABLE.match(text):

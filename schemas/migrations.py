@@ -10,6 +10,8 @@ from schemas.tables import (
     ANALYTICS_TABLES,
     CAMPAIGN_COSTS_DDL,
     CLV_MODELS_DDL,
+    CUSTOMER_PERSONA_COLUMN,
+    CUSTOMER_PERSONA_LOOKUP_DDL,
     CUSTOMER_PERSONAS_DDL,
     CUSTOMERS_DDL,
     DATABASE,
@@ -121,6 +123,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(13, "survey answers' comments", (SURVEY_COMMENT,)),
     Migration(14, "identify calls' demographic traits, personas and each customer's persona",
               (EVENT_TRAITS, PERSONAS_DDL, CUSTOMER_PERSONAS_DDL)),
+    Migration(15, "each customer row's persona", (CUSTOMER_PERSONA_LOOKUP_DDL, CUSTOMER_PERSONA_COLUMN)),
 )
 
 MIGRATIONS_TABLE_DDL = f"""

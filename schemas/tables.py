@@ -278,6 +278,30 @@ ENGINE = ReplacingMergeTree(fitted_at)
 ORDER BY (site_id, customer_id)
 """
 
+# Each customer's persona held in memory, for `customers.persona_id`: loaded again after each
+# fit and each erasure, and at the latest every few minutes (a fit stored on another node).
+CUSTOMER_PERSONA_LOOKUP = f"{DATABASE}.customer_persona_lookup"
+CUSTOMER_PERSONA_LOOKUP_DDL = f"""
+CREATE DICTIONARY IF NOT EXISTS {CUSTOMER_PERSONA_LOOKUP}
+(
+    site_id      String,
+    customer_id  String,
+    persona_id   UInt16
+)
+PRIMARY KEY site_id, customer_id
+SOURCE(CLICKHOUSE(QUERY 'SELECT site_id, customer_id, persona_id FROM {DATABASE}.customer_personas FINAL'))
+LAYOUT(COMPLEX_KEY_HASHED())
+LIFETIME(MIN 300 MAX 600)
+"""
+RELOAD_CUSTOMER_PERSONAS = f"SYSTEM RELOAD DICTIONARY {CUSTOMER_PERSONA_LOOKUP}"
+# Every customer row carries the persona the latest fit placed them in, NULL before a fit
+# placed them. Computed when read: the processors rewrite customer rows from their own
+# state and would wipe a stored column they do not own.
+CUSTOMER_PERSONA_COLUMN = (
+    f"ALTER TABLE {DATABASE}.customers ADD COLUMN IF NOT EXISTS persona_id Nullable(UInt16) "
+    f"ALIAS dictGetOrNull('{CUSTOMER_PERSONA_LOOKUP}', 'persona_id', (toString(site_id), customer_id))"
+)
+
 ANALYTICS_TABLES = ("segment_membership", "segment_changes", "customers", "funnel_progress")
 
 # What a site paid per campaign and day, imported from CSV (`footfall costs import`). The

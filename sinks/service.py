@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from infra.clickhouse.backend import Backend, ClickHouseError, Formatted
+from infra.clickhouse.personas_store import store_personas
 from schemas.tables import DATABASE
 from sinks.blocks import Row, blocks, split_point
 from sinks.rejections import REJECTED_ROWS, Rejection, refused
@@ -97,12 +98,8 @@ class Writer:
                 self.backend.insert(f"{DATABASE}.campaign_costs", block)
 
     def insert_personas(self, personas: list[dict], customers: list[dict]) -> None:
-        """A fit of personas, its personas before its customers' assignments, which a read
-        joins with them."""
         with self.lock:
-            self.backend.insert(f"{DATABASE}.personas", personas)
-            if customers:
-                self.backend.insert(f"{DATABASE}.customer_personas", customers)
+            store_personas(self.backend, personas, customers)
 
     def query(self, sql: str) -> list[dict]:
         with self.lock:

@@ -18,6 +18,7 @@ import httpx
 from infra.clickhouse.backend import Backend, ClickHouseError
 from infra.clickhouse.connect import open_backend
 from infra.clickhouse.migrations import migrate
+from infra.clickhouse.personas_store import store_personas
 from infra.config import Settings
 from infra.keys import sink_token
 from infra.health import http_ok
@@ -113,9 +114,7 @@ class OpenedHere:
 
     def store_personas(self, personas: Rows, customers: Rows) -> None:
         self._migrate_once()
-        self._backend.insert(f"{DATABASE}.personas", personas)
-        if customers:
-            self._backend.insert(f"{DATABASE}.customer_personas", customers)
+        store_personas(self._backend, personas, customers)
 
     def export_person(self, request: PersonRequest) -> Iterator[bytes]:
         self._migrate_once()

@@ -16,7 +16,7 @@ from infra.people.lookup import Lookup, looked_up
 from infra.people.tables import EVENTS, PERSON_TABLES
 from schemas.erasures import Erasure
 from schemas.rollups import ROLLUPS, Rollup
-from schemas.tables import DATABASE
+from schemas.tables import DATABASE, RELOAD_CUSTOMER_PERSONAS
 
 AUDIT_TABLE = f"{DATABASE}.erasure_audit"
 
@@ -84,6 +84,9 @@ def erase(backend: Backend, person: Person, erasure: Erasure, requested_by: str,
             if count(backend, table.count(site, lookup, final=False)):
                 on_step(f"deleting from {table.name}")
                 backend.execute(table.delete(site, lookup))
+        if removed.get("customer_personas"):
+            # The lookup behind customers.persona_id would hold their id until it next reloads.
+            backend.execute(RELOAD_CUSTOMER_PERSONAS)
     erased = Erased(ids=len(person.ids), removed=removed, rebuilt_hours=hours)
     backend.insert(AUDIT_TABLE, [audit_row(erasure, requested_by, erased)])
     return erased

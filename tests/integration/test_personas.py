@@ -93,9 +93,11 @@ def footfall(pipeline: Pipeline, config: Path, *args: str) -> subprocess.Complet
 
 
 def personas_of_customers(pipeline: Pipeline) -> dict[str, set[int]]:
-    rows = pipeline.query(f"SELECT c.customer_id AS customer_id, p.persona_id AS persona_id FROM footfall.customers AS c FINAL "
-                          f"JOIN footfall.customer_personas AS p FINAL ON p.site_id = c.site_id AND p.customer_id = c.customer_id "
-                          f"WHERE c.site_id = '{SITE}'")
+    """Each group's personas, as the customer rows carry them; every customer placed, and
+    placed as the latest fit's stored assignments say."""
+    rows = pipeline.query(f"SELECT customer_id, persona_id FROM footfall.customers FINAL WHERE site_id = '{SITE}'")
+    stored = pipeline.query(f"SELECT customer_id, persona_id FROM footfall.customer_personas FINAL WHERE site_id = '{SITE}'")
+    assert {row["customer_id"]: row["persona_id"] for row in rows} == {row["customer_id"]: row["persona_id"] for row in stored}
     found: dict[str, set[int]] = {}
     for row in rows:
         found.setdefault(row["customer_id"].split("-")[0], set()).add(row["persona_id"])
@@ -177,4 +179,6 @@ def test_a_persons_persona_and_traits_are_exported_and_forgotten_with_them(lande
     forgotten = footfall(pipeline, config, "forget", "--site", SITE, "--user-id", user, "--yes")
     assert forgotten.returncode == 0, forgotten.stdout + forgotten.stderr
     assert counted(pipeline, f"SELECT count() AS n FROM footfall.customer_personas WHERE customer_id = '{user}'") == 0
+    # Nor does the in-memory lookup behind customers.persona_id hold them until it next reloads.
+    assert counted(pipeline, f"SELECT count() AS n FROM footfall.customer_persona_lookup WHERE customer_id = '{user}'") == 0
     assert counted(pipeline, f"SELECT count() AS n FROM footfall.events WHERE site_id = '{SITE}' AND type = 'identify'") == 2 * PER_GROUP - 1

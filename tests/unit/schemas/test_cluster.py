@@ -14,7 +14,7 @@ from infra.clickhouse.embedded import EmbeddedClickHouse
 from infra.clickhouse.literals import string_literal
 from infra.clickhouse.migrations import printed_statements
 from schemas.cluster import SHARDING_KEYS, NoClusterForm, checked_cluster, for_cluster
-from schemas.tables import DATABASE
+from schemas.tables import CUSTOMER_PERSONA_COLUMN, CUSTOMER_PERSONA_LOOKUP_DDL, DATABASE
 
 CLUSTER = "analytics"
 SINGLE = printed_statements()
@@ -116,3 +116,15 @@ def test_a_retyped_column_is_retyped_on_the_distributed_table_too() -> None:
         f"ALTER TABLE {DATABASE}.customers_local ON CLUSTER 'c' MODIFY COLUMN IF EXISTS clv_predicted Nullable(Float64)",
         f"ALTER TABLE {DATABASE}.customers ON CLUSTER 'c' MODIFY COLUMN IF EXISTS clv_predicted Nullable(Float64)",
     )
+
+
+def test_a_computed_column_is_computed_alike_on_the_distributed_table_from_a_lookup_on_every_node() -> None:
+    computed = "persona_id Nullable(UInt16) ALIAS dictGetOrNull('footfall.customer_persona_lookup', 'persona_id', (toString(site_id), customer_id))"
+    assert for_cluster(CUSTOMER_PERSONA_COLUMN, "c") == (
+        f"ALTER TABLE {DATABASE}.customers_local ON CLUSTER 'c' ADD COLUMN IF NOT EXISTS {computed}",
+        f"ALTER TABLE {DATABASE}.customers ON CLUSTER 'c' ADD COLUMN IF NOT EXISTS {computed}",
+    )
+    (lookup,) = for_cluster(CUSTOMER_PERSONA_LOOKUP_DDL, "c")
+    assert lookup.startswith(f"CREATE DICTIONARY IF NOT EXISTS {DATABASE}.customer_persona_lookup ON CLUSTER 'c'\n")
+    # Loaded through the Distributed table: every shard's assignments on every node.
+    assert f"FROM {DATABASE}.customer_personas FINAL" in lookup and "_local" not in lookup
