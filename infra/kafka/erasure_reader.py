@@ -19,12 +19,11 @@ from aiokafka.errors import KafkaError
 
 from infra.kafka.connection import KafkaConnection
 from infra.erasures import Forgotten, MalformedErasure
-from infra.retry import Backoff, retry_async
+from infra.kafka.whole_topic import CONNECT_BACKOFF, from_the_beginning, partitions_of
+from infra.retry import retry_async
 from schemas.erasures import Erasure
 from schemas.topics import ERASURES
 
-# While the broker starts, or the topic is not there yet.
-CONNECT_BACKOFF = Backoff(initial_s=0.5, max_s=5)
 # How long a wait for the erasures lasts before it is logged again.
 CATCH_UP_NOTE_S = 30.0
 
@@ -65,13 +64,9 @@ class ErasureReader:
             await asyncio.gather(self._reading, return_exceptions=True)
 
     async def _connect(self) -> tuple[AIOKafkaConsumer, dict[TopicPartition, int]]:
-        consumer = AIOKafkaConsumer(client_id=self._client_id, enable_auto_commit=False, **self._connection.client_options())
+        consumer = await from_the_beginning(self._connection, ERASURES, self._client_id)
         try:
-            await consumer.start()
-            partitions = [TopicPartition(ERASURES.name, partition) for partition in range(ERASURES.partitions)]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            return consumer, await consumer.end_offsets(partitions)
+            return consumer, await consumer.end_offsets(partitions_of(ERASURES))
         except KafkaError:
             await consumer.stop()
             raise

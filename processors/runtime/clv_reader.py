@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import logging
 
-from infra.kafka.connection import KafkaConnection
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from infra.kafka.connection import KafkaConnection
 from infra.kafka.publisher import Record
-from infra.retry import Backoff, retry_async
+from infra.kafka.whole_topic import CONNECT_BACKOFF, from_the_beginning
+from infra.retry import retry_async
 from processors.analytics.clv.bgnbd import BgNbd
 from processors.analytics.clv.gamma_gamma import GammaGamma
 from processors.analytics.clv.value import Fitted
@@ -20,7 +20,6 @@ from schemas.clv import ClvFit
 from schemas.topics import CLV_MODELS
 
 log = logging.getLogger("footfall.sessioniser")
-CONNECT_BACKOFF = Backoff(initial_s=0.5, max_s=5)
 
 
 def fit_record(fit: ClvFit) -> Record:
@@ -57,21 +56,9 @@ class ClvModels:
         self.changed.add(fit.site_id)
         return fit
 
-    async def _connect(self, connection: KafkaConnection) -> AIOKafkaConsumer:
-        consumer = AIOKafkaConsumer(client_id="footfall-clv-models", enable_auto_commit=False, **connection.client_options())
-        try:
-            await consumer.start()
-            partitions = [TopicPartition(CLV_MODELS.name, partition) for partition in range(CLV_MODELS.partitions)]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            return consumer
-        except KafkaError:
-            await consumer.stop()
-            raise
-
     async def read(self, connection: KafkaConnection) -> None:
         """Read for as long as the worker runs (cancelled at its shutdown)."""
-        consumer = await retry_async(lambda: self._connect(connection), KafkaError, CONNECT_BACKOFF)
+        consumer = await retry_async(lambda: from_the_beginning(connection, CLV_MODELS, "footfall-clv-models"), KafkaError, CONNECT_BACKOFF)
         try:
             while True:
                 for records in (await consumer.getmany(timeout_ms=1000, max_records=100)).values():
