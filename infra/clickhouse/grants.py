@@ -1,8 +1,8 @@
 """The two users footfall asks of a ClickHouse server: an analyst who reads footfall's
 tables and nothing else, and the sink, which writes them.
 
-The analyst is confined by the server: a read-only settings profile, SELECT on the
-footfall database only, and none of the source privileges (FILE, URL, S3, REMOTE, …) that
+The analyst is confined by the server: a read-only settings profile, SELECT (and dictGet)
+on the footfall database only, and none of the source privileges (FILE, URL, S3, REMOTE, …) that
 table functions need. Statements for servers with SQL access management, and the
 users.xml form older servers take; `footfall migrate --print-grants` prints both.
 """
@@ -35,10 +35,13 @@ def grant_statements(analyst_password: str, sink_password: str) -> list[str]:
     return [
         f"CREATE SETTINGS PROFILE IF NOT EXISTS {READ_PROFILE} SETTINGS {limits}",
         f"CREATE ROLE IF NOT EXISTS {READER_ROLE}",
-        f"GRANT SELECT, SHOW ON {DATABASE}.* TO {READER_ROLE}",
+        # dictGet: customers.persona_id is computed from the lookup of personas.
+        f"GRANT SELECT, SHOW, dictGet ON {DATABASE}.* TO {READER_ROLE}",
         f"CREATE ROLE IF NOT EXISTS {WRITER_ROLE}",
         f"GRANT CREATE DATABASE ON {DATABASE}.* TO {WRITER_ROLE}",
         f"GRANT {', '.join(WRITER_PRIVILEGES)} ON {DATABASE}.* TO {WRITER_ROLE}",
+        # A stored fit or an erasure loads the personas lookup again; the server grants it globally only.
+        f"GRANT SYSTEM RELOAD DICTIONARY ON *.* TO {WRITER_ROLE}",
         f"CREATE USER IF NOT EXISTS {ANALYST} IDENTIFIED WITH sha256_password BY {quoted(analyst_password)} "
         f"DEFAULT DATABASE {DATABASE} SETTINGS PROFILE {READ_PROFILE}",
         f"GRANT {READER_ROLE} TO {ANALYST}",

@@ -26,7 +26,7 @@ def test_every_statement_parses(statement: str) -> None:
 def test_the_analyst_gets_select_only_and_a_read_only_profile() -> None:
     statements = grant_statements(PASSWORD, "sink-password")
     grants = [s for s in statements if s.startswith("GRANT") and "footfall_reader" in s and " ON " in s]
-    assert grants == ["GRANT SELECT, SHOW ON footfall.* TO footfall_reader"]
+    assert grants == ["GRANT SELECT, SHOW, dictGet ON footfall.* TO footfall_reader"]
     assert not re.search(r"\b(FILE|URL|S3|REMOTE|SOURCES)\b", " ".join(statements))
     assert "readonly = 1 CONST" in statements[0]
 
